@@ -1,0 +1,50 @@
+/**
+ * A small, strict argument parser: declared flags only, `--flag value` or `--flag=value`,
+ * repeatable flags collected in order; anything else starting with `-` is a usage error.
+ */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface FlagSpec {
+  readonly takesValue: boolean;
+  readonly repeatable?: boolean;
+}
+
+export interface ParsedArgs {
+  readonly positionals: string[];
+  readonly flags: ReadonlyMap<string, string[]>;
+}
+
+export function parseArgs(argv: readonly string[], spec: Readonly<Record<string, FlagSpec>>): ParsedArgs {
+  const positionals: string[] = [];
+  const flags = new Map<string, string[]>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const flag = spec[name];
+    if (!flag) throw new UsageError(`unknown option ${name}`);
+    let value = 'true';
+    if (flag.takesValue) {
+      const next = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (next === undefined || next === '') throw new UsageError(`option ${name} needs a value`);
+      value = next;
+    } else if (eq > 0) {
+      throw new UsageError(`option ${name} takes no value`);
+    }
+    const values = flags.get(name) ?? [];
+    if (values.length > 0 && !flag.repeatable) throw new UsageError(`option ${name} given twice`);
+    values.push(value);
+    flags.set(name, values);
+  }
+  return { positionals, flags };
+}

@@ -1,0 +1,177 @@
+import { mkdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEAD_LETTERS_TOPIC } from '../blueprint/dead-letter.js';
+import type { Application } from '../blueprint/application.js';
+import { messageOf, SluiceError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Schema } from '../core/schema.js';
+import type { BatchOptions, OutletSpec } from '../core/streamlet.js';
+import { createContext, type InletWiring, type OutletWiring } from './context.js';
+import { DeadLetters } from './dead-letters.js';
+import { EndpointServer } from './endpoints.js';
+import type { Runtime, RuntimeSink } from './runtime.js';
+
+export interface RestartPolicy {
+  /** Restarts allowed per streamlet before the application stops with an error. */
+  readonly maxRestarts: number;
+  readonly backoffMin: number;
+  readonly backoffMax: number;
+}
+
+export interface HostSettings {
+  readonly http: { readonly host: string; readonly port: number };
+  /** How long a stop waits for in-flight work to drain before ending it (ms). */
+  readonly drainTimeout: number;
+  readonly restart: RestartPolicy;
+  readonly batch: Required<BatchOptions>;
+}
+
+export interface StreamletSettings {
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly volumes: Readonly<Record<string, string>>;
+}
+
+export interface HostOptions {
+  readonly application: Application;
+  readonly runtime: Runtime;
+  readonly settings: HostSettings;
+  readonly streamlets: ReadonlyMap<string, StreamletSettings>;
+  readonly log: Logger;
+}
+
+export type Outcome = { readonly ok: true } | { readonly ok: false; readonly streamlet: string; readonly error: Error };
+
+export interface RunningApplication {
+  /** Base URL of the application's HTTP endpoints. */
+  readonly url: string;
+  readonly endpoints: EndpointServer;
+  readonly deadLetters: DeadLetters;
+  /** Settles when every streamlet has ended, by itself or by `stop()`. */
+  readonly finished: Promise<Outcome>;
+  /** Stops sources, drains in-flight work (up to the drain timeout), then releases everything. */
+  stop(): Promise<Outcome>;
+}
+
+/**
+ * Runs every streamlet of an application on a runtime. Each streamlet runs under a supervisor:
+ * if its logic throws, the failure is logged with its name and it restarts with exponential
+ * backoff from its last committed position; past `maxRestarts` the whole application stops and
+ * reports that streamlet as the failure.
+ */
+export async function startApplication(options: HostOptions): Promise<RunningApplication> {
+  const { application, runtime, settings, log } = options;
+  const stopping = new AbortController();
+  const killed = new AbortController();
+  const endpoints = new EndpointServer(log);
+  const hasDeadLetterTopic = application.topics.some((t) => t.name === DEAD_LETTERS_TOPIC);
+  const deadLetters = new DeadLetters(
+    hasDeadLetterTopic ? runtime.sink({ topics: [DEAD_LETTERS_TOPIC], streamlet: 'sluice', outlet: DEAD_LETTERS_TOPIC }) : undefined,
+    log,
+  );
+
+  const sinks = new Map<string, Map<string, OutletWiring>>();
+  for (const [name, streamlet] of application.streamlets) {
+    const outlets = new Map<string, OutletWiring>();
+    for (const [outletName, spec] of Object.entries(streamlet.definition.outlets)) {
+      const topics = application.topics.filter((t) => t.producers.some((p) => p.streamlet === name && p.outlet === outletName)).map((t) => t.name);
+      const sink: RuntimeSink | undefined = topics.length > 0 ? runtime.sink({ topics, streamlet: name, outlet: outletName }) : undefined;
+      outlets.set(outletName, { spec: spec as OutletSpec<unknown>, sink });
+    }
+    sinks.set(name, outlets);
+  }
+
+  let failure: Outcome | undefined;
+  const supervise = async (name: string): Promise<void> => {
+    const streamlet = application.streamlets.get(name);
+    const own = options.streamlets.get(name);
+    if (!streamlet || !own) throw new Error(`no settings for streamlet ${name}`);
+    const slog = log.child({ streamlet: name });
+    for (const path of Object.values(own.volumes)) mkdirSync(path, { recursive: true });
+    const outlets = sinks.get(name) ?? new Map<string, OutletWiring>();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const inlets = wireInlets(application, runtime, name);
+        try {
+          const ctx = createContext({
+            name, definition: streamlet.definition, config: own.config, volumes: own.volumes, log: slog,
+            stopping: stopping.signal, killed: killed.signal, inlets, outlets, deadLetters, endpoints, batch: settings.batch,
+          });
+          await streamlet.definition.run(ctx);
+          return;
+        } catch (err) {
+          if (killed.signal.aborted) return;
+          const error = err instanceof Error ? err : new Error(String(err));
+          if (attempt >= settings.restart.maxRestarts) {
+            slog.error('streamlet failed; no restarts left, stopping the application', { error: error.message, restarts: attempt });
+            failure ??= { ok: false, streamlet: name, error: new SluiceError('SLUICE_ERR_STREAMLET_FAILED', { streamlet: name, message: error.message }, { cause: error }) };
+            void stop();
+            return;
+          }
+          const backoff = Math.min(settings.restart.backoffMax, settings.restart.backoffMin * 2 ** attempt);
+          slog.error('streamlet failed; restarting', { error: error.message, attempt: attempt + 1, backoffMs: backoff });
+          await sleep(backoff, undefined, { signal: killed.signal }).catch(() => undefined);
+        } finally {
+          await Promise.all([...inlets.values()].map((i) => i.source.close()));
+        }
+      }
+    } finally {
+      // Done for good: the topics it feeds end once every producer is done.
+      await Promise.all([...outlets.values()].map((o) => o.sink?.close()));
+    }
+  };
+
+  let url = '';
+  try {
+    url = await endpoints.listen(settings.http.host, settings.http.port);
+  } catch (err) {
+    throw new SluiceError('SLUICE_ERR_CONFIG_INVALID', { where: 'sluice.http.port', message: `cannot listen on ${settings.http.host}:${settings.http.port}: ${messageOf(err)}` }, { cause: err });
+  }
+  endpoints.json('/streamlets', () => [...application.streamlets.values()].map((s) => ({ name: s.name, className: s.className })));
+
+  const running = Promise.all([...application.streamlets.keys()].map((name) => supervise(name)));
+  const finished: Promise<Outcome> = running.then(async () => {
+    await deadLetters.close();
+    await endpoints.close();
+    await runtime.close();
+    return failure ?? { ok: true };
+  });
+
+  let stopped: Promise<Outcome> | undefined;
+  const stop = (): Promise<Outcome> => {
+    stopped ??= (async () => {
+      log.info('stopping: draining in-flight work', { drainTimeoutMs: settings.drainTimeout });
+      stopping.abort(new SluiceError('SLUICE_ERR_SHUTDOWN', { message: 'application stopping' }));
+      const drainTimer = new AbortController();
+      const drained = await Promise.race([
+        finished.then(() => true),
+        sleep(settings.drainTimeout, false, { signal: drainTimer.signal }).catch(() => true),
+      ]);
+      drainTimer.abort();
+      if (!drained) {
+        log.warn('drain timeout passed; ending streamlets that are still busy', { drainTimeoutMs: settings.drainTimeout });
+        killed.abort(new SluiceError('SLUICE_ERR_SHUTDOWN', { message: 'drain timeout passed' }));
+      }
+      return finished;
+    })();
+    return stopped;
+  };
+
+  return { url, endpoints, deadLetters, finished, stop };
+}
+
+function wireInlets(application: Application, runtime: Runtime, name: string): Map<string, InletWiring> {
+  const inlets = new Map<string, InletWiring>();
+  const streamlet = application.streamlets.get(name);
+  if (!streamlet) return inlets;
+  for (const [inletName, reader] of Object.entries(streamlet.definition.inlets)) {
+    const topic = application.topics.find((t) => t.consumers.some((c) => c.streamlet === name && c.inlet === inletName));
+    if (!topic) continue;
+    const schema = reader as Schema<unknown>;
+    inlets.set(inletName, {
+      topic: topic.name,
+      source: runtime.source({ topic: topic.name, streamlet: name, inlet: inletName }),
+      decode: schema.decoderFor(topic.schema),
+    });
+  }
+  return inlets;
+}

@@ -1,0 +1,64 @@
+import { config } from '../core/config.js';
+import type { Schema } from '../core/schema.js';
+import { defineStreamlet, type OutletSpec } from '../core/streamlet.js';
+import type { ServingAdapter } from './adapter.js';
+import { ModelDescriptorSchema } from './descriptor.js';
+import { ModelStateStore } from './model-state.js';
+import { ModelSlot } from './model-slot.js';
+import type { ExecutorRegistry } from './registry.js';
+
+export interface ModelServingOptions<Record, Output, Result> {
+  readonly description: string;
+  /** Schema of the records to score (inlet `in-0`). */
+  readonly data: Schema<Record>;
+  /** Schema and partition key of the results (outlet `out`). */
+  readonly result: OutletSpec<Result>;
+  readonly adapter: ServingAdapter<Record, Output, Result>;
+  readonly executors: ExecutorRegistry;
+}
+
+/**
+ * The model-serving streamlet: records on `in-0`, model descriptors on `in-1`, results on
+ * `out`. It is the dynamically controlled stream pattern — the model is data, swapped while
+ * the stream runs — with the model persisted on the `models` volume and restored on start,
+ * and its statistics at `GET /state`.
+ */
+export function modelServing<Record, Output, Result>(options: ModelServingOptions<Record, Output, Result>) {
+  return defineStreamlet({
+    description: options.description,
+    inlets: { 'in-0': options.data, 'in-1': ModelDescriptorSchema },
+    outlets: { out: options.result },
+    config: {
+      'batch-size': config.integer({ description: 'Most records scored in one model call', default: 512, min: 1, max: 65_536 }),
+      'batch-wait': config.duration({
+        description: 'How long a batch may wait to fill once its first record is there (0: score what has arrived)',
+        default: 0,
+        min: 0,
+        max: 10_000,
+      }),
+    },
+    volumeMounts: { models: { description: 'Where the serving model is persisted and restored from', path: '/var/lib/sluice/models' } },
+    async run(ctx) {
+      const slot = new ModelSlot(options.adapter, options.executors, new ModelStateStore(ctx.volumePath('models')), ctx.log);
+      // The restored model serves before any update or record is read.
+      await slot.restore();
+      ctx.exposeJson('/state', () => slot.state());
+      const models = async () => {
+        for await (const descriptor of ctx.inlet('in-1').batches({ maxSize: 1 })) {
+          for (const update of descriptor) await slot.update(update);
+        }
+      };
+      const records = async () => {
+        const batching = { maxSize: ctx.config['batch-size'], maxWait: ctx.config['batch-wait'] };
+        for await (const batch of ctx.inlet('in-0').batches(batching)) {
+          await ctx.emitAll('out', await slot.score(batch));
+        }
+      };
+      try {
+        await Promise.all([models(), records()]);
+      } finally {
+        await slot.close();
+      }
+    },
+  });
+}

@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { messageOf, SluiceError } from '../core/errors.js';
+import { ModelDescriptorSchema, type ModelDescriptor } from './descriptor.js';
+
+export const STATE_FILE = 'model-state.avro';
+
+/**
+ * The serving model persisted on the streamlet's volume: the Avro-encoded descriptor with its
+ * bytes, written atomically (temp file, fsync, rename, fsync of the directory) so a crash at
+ * any point leaves either the old state or the new one, never a torn file.
+ */
+export class ModelStateStore {
+  readonly file: string;
+
+  constructor(directory: string) {
+    this.file = join(directory, STATE_FILE);
+  }
+
+  async save(descriptor: ModelDescriptor): Promise<void> {
+    const bytes = ModelDescriptorSchema.encode(descriptor, this.file);
+    const temp = `${this.file}.${randomBytes(4).toString('hex')}.tmp`;
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, this.file);
+    const dir = await open(dirname(this.file), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
+  /** The saved descriptor, `undefined` when there is none; throws SLUICE_ERR_STATE_CORRUPT when unreadable. */
+  async load(): Promise<ModelDescriptor | undefined> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new SluiceError('SLUICE_ERR_STATE_CORRUPT', { file: this.file, message: messageOf(err) }, { cause: err });
+    }
+    try {
+      return ModelDescriptorSchema.decode(bytes, this.file);
+    } catch (err) {
+      throw new SluiceError('SLUICE_ERR_STATE_CORRUPT', { file: this.file, message: messageOf(err) }, { cause: err });
+    }
+  }
+
+  /** Moves an unreadable state file aside, keeping it for inspection; returns its new path. */
+  async quarantine(): Promise<string> {
+    const aside = `${this.file}.corrupt-${Date.now()}`;
+    await rename(this.file, aside);
+    return aside;
+  }
+}
