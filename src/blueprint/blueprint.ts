@@ -9,10 +9,9 @@
  * wiring against the streamlet classes is validate.ts's job.
  */
 import path from 'node:path';
-import { formatPath, type HoconDocument, type HoconValue, type SourcePosition } from '../core/hocon.js';
+import { formatPath, type HoconDocument, type HoconValue, type KeyDefinition, type SourcePosition } from '../core/hocon.js';
 import { DEAD_LETTERS_TOPIC } from './dead-letter.js';
-import { scanKeyDefinitions, type KeyDefinition } from './definitions.js';
-import { hoconKey, type BlueprintProblem, type BlueprintRule } from './problem.js';
+import { byPosition, hoconKey, type BlueprintProblem, type BlueprintRule } from './problem.js';
 
 export interface PortRef {
   readonly streamlet: string;
@@ -50,8 +49,6 @@ export interface Blueprint {
 export interface BlueprintSource {
   /** The blueprint's path; `modules` paths are resolved relative to it. */
   readonly file: string;
-  /** The raw HOCON text: needed to find names defined twice, which HOCON merges silently. */
-  readonly text?: string;
 }
 
 /** Lowercase alphanumerics and '-', starting and ending alphanumeric, at most 63 characters. */
@@ -106,7 +103,7 @@ export function readBlueprint(doc: HoconDocument, source: BlueprintSource): { bl
     streamlets = readStreamlets(reading, root['streamlets']);
     topics.push(...readConnections(reading, root['connections']), ...readTopics(reading, root['topics']));
     checkTopicNames(reading, topics);
-    if (source.text !== undefined) problems.push(...redefinitions(scanKeyDefinitions(source.text), source.file));
+    problems.push(...redefinitions(doc, root));
     modules = readModules(reading, root['modules'], source.file);
   }
   const blueprint: Blueprint = Object.freeze({
@@ -226,7 +223,7 @@ function checkTopicNames(reading: Reading, topics: readonly BlueprintTopic[]): v
       first.set(topic.name, topic);
       continue;
     }
-    const line = earlier.position ? ` (line ${earlier.position.line})` : '';
+    const line = earlier.position ? ` (${lineOf(earlier.position, topic.position)})` : '';
     const origin = (t: BlueprintTopic): string => reading.origins.get(t) ?? t.key;
     const message = `topic "${topic.name}" is defined twice: by ${origin(earlier)}${line} and by ${origin(topic)}`;
     reading.problems.push(withPosition({ rule: 'duplicate-topic', key: topic.key, message }, topic.position));
@@ -292,46 +289,46 @@ function parsePortRef(text: string, example: string, key: string, position: Sour
 }
 
 /**
- * Names the text defines more than once: HOCON keeps only the last of them, so the earlier
- * streamlet, connection or topic would silently disappear.
+ * Names set more than once: HOCON keeps only the last of them (or merges them), so the earlier
+ * streamlet, connection or topic would silently disappear. The document lists every definition
+ * of a key, those from included files too. A `+=` append is not a redefinition, and for
+ * streamlets and connections only values count (`my { a = x }` then `my { b = y }` is fine).
  */
-function redefinitions(definitions: readonly KeyDefinition[], file: string): BlueprintProblem[] {
+function redefinitions(doc: HoconDocument, root: HoconObject): BlueprintProblem[] {
   const problems: BlueprintProblem[] = [];
-  const seen = new Map<string, KeyDefinition>();
-  for (const definition of definitions) {
-    const [rootKey, section, ...rest] = definition.path;
-    if (rootKey !== 'blueprint' || rest.length === 0 || definition.append) continue;
-    let what: string;
-    let rule: BlueprintRule;
-    let key: string;
-    if (section === 'streamlets' && definition.kind === 'value') {
-      what = `streamlet "${rest.join('.')}"`;
-      rule = 'duplicate-streamlet';
-      key = hoconKey(['blueprint', 'streamlets', rest.join('.')]);
-    } else if (section === 'connections' && definition.kind === 'value') {
-      what = `connection ${formatPath(rest)}`;
-      rule = 'duplicate-topic';
-      key = hoconKey(['blueprint', 'connections', rest.join('.')]);
-    } else if (section === 'topics' && rest.length === 1) {
-      what = `topic "${rest[0]}"`;
-      rule = 'duplicate-topic';
-      key = hoconKey(['blueprint', 'topics', ...rest]);
-    } else continue;
-    // Grouped by the exact path: `"a.out"` and `a.out` are different HOCON keys, both kept.
-    const exact = JSON.stringify(definition.path);
-    const earlier = seen.get(exact);
-    if (!earlier) {
-      seen.set(exact, definition);
-      continue;
+  const check = (rule: BlueprintRule, key: string, what: string, definitions: readonly KeyDefinition[]): void => {
+    const [first, ...again] = definitions;
+    for (const definition of again) {
+      const position = { file: definition.file, line: definition.line, column: definition.column };
+      problems.push({ rule, key, message: `${what} is defined again (first at ${lineOf(first ?? definition, position)}); names must be unique`, position });
     }
-    problems.push({
-      rule,
-      key,
-      message: `${what} is defined again (first at line ${earlier.line}); names must be unique`,
-      position: { file, line: definition.line, column: definition.column },
-    });
+  };
+  const values = (at: readonly string[]): KeyDefinition[] => doc.definitions(at).filter((definition) => definition.kind === 'value');
+  for (const segments of keyPaths(root['streamlets'])) {
+    const name = segments.join('.');
+    check('duplicate-streamlet', hoconKey(['blueprint', 'streamlets', name]), `streamlet "${name}"`, values(['blueprint', 'streamlets', ...segments]));
   }
-  return problems;
+  for (const segments of keyPaths(root['connections'])) {
+    const key = hoconKey(['blueprint', 'connections', segments.join('.')]);
+    check('duplicate-topic', key, `connection ${formatPath(segments)}`, values(['blueprint', 'connections', ...segments]));
+  }
+  const topics = root['topics'];
+  for (const name of isObject(topics) ? Object.keys(topics) : []) {
+    const definitions = doc.definitions(['blueprint', 'topics', name]).filter((definition) => definition.kind !== 'append');
+    check('duplicate-topic', hoconKey(['blueprint', 'topics', name]), `topic "${name}"`, definitions);
+  }
+  return problems.sort(byPosition);
+}
+
+/** Where an earlier definition is, for a message about a later one: `line 4`, or `file:4` in another file. */
+function lineOf(earlier: SourcePosition, later: SourcePosition | undefined): string {
+  return later === undefined || earlier.file === later.file ? `line ${earlier.line}` : `${earlier.file}:${earlier.line}`;
+}
+
+/** Every key path of nested objects, parents before their children. */
+function keyPaths(value: HoconValue | undefined): string[][] {
+  if (!isObject(value)) return [];
+  return Object.entries(value).flatMap(([key, child]) => [[key], ...keyPaths(child).map((rest) => [key, ...rest])]);
 }
 
 /** Entries of an object, with nested objects flattened into dotted paths (HOCON splits `a.b = 1`). */

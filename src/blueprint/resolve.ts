@@ -59,7 +59,7 @@ export function createStreamletResolver(options: StreamletResolverOptions = {}):
       found.push({
         id: `module:${file}`,
         origin: `module ${file} (package ${pkg})`,
-        load: async () => packageOf((await import(pathToFileURL(file).href)) as object),
+        load: async () => packageOf(await importModule(file)),
       });
     }
     return found;
@@ -111,6 +111,18 @@ export function createStreamletResolver(options: StreamletResolverOptions = {}):
     const list = classes.size > 0 ? [...classes].sort().join(', ') : 'none';
     throw new SluiceError('SLUICE_ERR_STREAMLET_NOT_FOUND', { className, message: `package ${pkg} has no class ${name} (classes: ${list})` });
   };
+}
+
+/**
+ * Imports a user's module. TypeScript modules go through tsx, so a blueprint can name `.ts`
+ * streamlets even when Sluice itself runs as compiled JavaScript.
+ */
+async function importModule(file: string): Promise<object> {
+  if (/\.[cm]?ts$/.test(file)) {
+    const { tsImport } = await import('tsx/esm/api');
+    return (await tsImport(pathToFileURL(file).href, import.meta.url)) as object;
+  }
+  return (await import(pathToFileURL(file).href)) as object;
 }
 
 /**

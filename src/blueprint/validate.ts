@@ -42,10 +42,7 @@ export async function resolveClasses(blueprint: Blueprint, resolver: StreamletRe
   return classes;
 }
 
-/**
- * Reads and checks a parsed blueprint against resolved classes, synchronously. Give
- * `source.text` (the HOCON text) to also find names defined twice, which parsing merges away.
- */
+/** Reads and checks a parsed blueprint against resolved classes, synchronously. */
 export function validateBlueprint(doc: HoconDocument, classes: ResolvedClasses, source: BlueprintSource): BlueprintValidation {
   return check(readBlueprint(doc, source), classes);
 }
@@ -72,7 +69,7 @@ export async function loadBlueprint(file: string, options: LoadBlueprintOptions 
     const blueprint: Blueprint = Object.freeze({ file, streamlets: Object.freeze([]), topics: Object.freeze([]), modules: Object.freeze({}) });
     return Object.freeze({ blueprint, problems: Object.freeze([syntaxProblem(err)]) });
   }
-  const read = readBlueprint(doc, { file, text });
+  const read = readBlueprint(doc, { file });
   // The resolver is made here because the blueprint's own `modules` are known only after reading it.
   const resolver = createStreamletResolver({ packages: options.packages, blueprintModules: read.blueprint.modules });
   return check(read, await resolveClasses(read.blueprint, resolver));

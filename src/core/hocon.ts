@@ -2,7 +2,8 @@
  * Sluice's own HOCON parser (https://github.com/lightbend/config/blob/master/HOCON.md), in three
  * steps: a tokenizer; a parser that builds a tree of nodes carrying source positions (includes
  * are read and spliced in while parsing); and a resolver that merges duplicate keys and resolves
- * substitutions lazily, so that every key of the result knows where it was set.
+ * substitutions lazily, so that every key of the result knows where it was set (and every
+ * place it was set: HOCON merges a repeated key silently, `definitions` still lists each).
  *
  * Safety: nothing here runs code or touches the network. An include may only name a local
  * `.conf`, `.json` or `.properties` file; `url()`, `classpath()`, any URL scheme and any other
@@ -17,6 +18,12 @@ import { SluiceError, messageOf } from './errors.js';
 /** 1-based line and column; `file` is the path given, or `<text>`. */
 export interface SourcePosition { readonly file: string; readonly line: number; readonly column: number }
 
+/**
+ * One place a key was set: `value` for `key = value` or `key: value`, `object` for a value
+ * written as an object (`key { ... }`, `key = { ... }`), `append` for `key += value`.
+ */
+export interface KeyDefinition extends SourcePosition { readonly kind: 'value' | 'object' | 'append' }
+
 export type HoconValue = string | number | boolean | null | HoconValue[] | { [key: string]: HoconValue };
 
 export interface HoconDocument {
@@ -28,6 +35,13 @@ export interface HoconDocument {
    * (`a."b.c"` is two keys); array elements are addressed by their index (`['list', '0']`).
    */
   position(path: string | readonly string[]): SourcePosition | undefined;
+  /**
+   * Every position where the key at `path` was set, oldest first, includes counted (and, for
+   * mergeDocuments, across layers): HOCON keeps only the merged result, so this is how to find a
+   * key set twice. A dotted key `a.b = 1` sets `a.b`, not `a`; a key that is not in the value
+   * (or an array element) has none. Values copied by a substitution keep their definitions.
+   */
+  definitions(path: string | readonly string[]): readonly KeyDefinition[];
 }
 
 export interface ParseOptions {
@@ -295,7 +309,11 @@ function pathFromPieces(all: readonly Piece[], pos: SourcePosition): string[] {
 // Tree: what the parser builds. A key maps to the stack of its definitions, oldest first; the
 // resolver folds each stack (object merge, or the newest non-object value wins).
 
-interface Entry { readonly node: Node; readonly pos: SourcePosition | undefined }
+/**
+ * `defs`: the places in the text this entry stands for, usually one; none for the object that a
+ * dotted key implies (`a` in `a.b = 1`), several once consecutive object literals are merged.
+ */
+interface Entry { readonly node: Node; readonly pos: SourcePosition | undefined; readonly defs: readonly KeyDefinition[] }
 /** `raw` is the text as written (numbers concatenate as written); `ws` marks whitespace between concatenated parts. */
 interface ScalarNode { readonly kind: 'scalar'; readonly value: string | number | boolean | null; readonly raw: string; readonly ws: boolean; readonly pos: SourcePosition }
 interface ObjectNode { readonly kind: 'object'; readonly fields: Map<string, Entry[]>; readonly pos: SourcePosition }
@@ -308,12 +326,12 @@ interface ConcatNode { readonly kind: 'concat'; readonly parts: readonly Node[];
 interface ResolvedNode { readonly kind: 'resolved'; readonly value: Resolved; readonly pos: SourcePosition | undefined }
 type Node = ScalarNode | ObjectNode | ArrayNode | SubstNode | ConcatNode | ResolvedNode;
 
-function addField(object: ObjectNode, key: readonly string[], node: Node, pos: SourcePosition): void {
-  let value = node;
+function addField(object: ObjectNode, key: readonly string[], node: Node, pos: SourcePosition, kind: KeyDefinition['kind']): void {
+  let entry: Entry = { node, pos, defs: [{ ...pos, kind }] };
   for (let i = key.length - 1; i > 0; i--) {
-    value = { kind: 'object', fields: new Map([[key[i] ?? '', [{ node: value, pos }]]]), pos };
+    entry = { node: { kind: 'object', fields: new Map([[key[i] ?? '', [entry]]]), pos }, pos, defs: [] };
   }
-  pushEntry(object, key[0] ?? '', { node: value, pos });
+  pushEntry(object, key[0] ?? '', entry);
 }
 
 /** Adds a definition of `key`; consecutive object literals merge at once (same result, shorter stacks). */
@@ -324,7 +342,7 @@ function pushEntry(object: ObjectNode, key: string, entry: Entry): void {
     object.fields.set(key, [entry]);
   } else if (last?.node.kind === 'object' && entry.node.kind === 'object') {
     for (const [k, list] of entry.node.fields) for (const e of list) pushEntry(last.node, k, e);
-    entries[entries.length - 1] = { node: last.node, pos: entry.pos };
+    entries[entries.length - 1] = { node: last.node, pos: entry.pos, defs: [...last.defs, ...entry.defs] };
   } else {
     entries.push(entry);
   }
@@ -475,13 +493,14 @@ class Parser {
     }
     const what = `the value of key ${name}`;
     if (sep.kind !== '+=') {
-      addField(object, key, value, start);
+      const written = value.kind === 'concat' ? value.parts[0] : value;
+      addField(object, key, value, start, written?.kind === 'object' ? 'object' : 'value');
       return what;
     }
     if (!childPath) throw syntaxError(sep.pos, `'+=' is not supported inside objects that are array elements (key ${name})`);
     const previous: SubstNode = { kind: 'subst', path: childPath, optional: true, prefix: undefined, text: `\${?${formatPath(childPath)}}`, pos: sep.pos };
     const appended: ArrayNode = { kind: 'array', items: [value], pos: sep.pos };
-    addField(object, key, { kind: 'concat', parts: [previous, appended], appendTo: formatPath(childPath), pos: sep.pos }, start);
+    addField(object, key, { kind: 'concat', parts: [previous, appended], appendTo: formatPath(childPath), pos: sep.pos }, start, 'append');
     return what;
   }
 
@@ -619,7 +638,7 @@ function parseProperties(text: string, file: string): ObjectNode {
   // `a=x` and `a.b=y` cannot both hold: as the spec says, the object wins.
   const parents = new Set(entries.flatMap((e) => e.key.slice(1).map((_, i) => e.key.slice(0, i + 1).join('.'))));
   for (const e of entries) {
-    if (!parents.has(e.key.join('.'))) addField(root, e.key, scalar(e.value, e.pos, false), e.pos);
+    if (!parents.has(e.key.join('.'))) addField(root, e.key, scalar(e.value, e.pos, false), e.pos, 'value');
   }
   return root;
 }
@@ -631,7 +650,8 @@ type Resolved =
   | { readonly kind: 'scalar'; readonly value: string | number | boolean | null; readonly raw?: string }
   | { readonly kind: 'array'; readonly items: readonly Located[] }
   | { readonly kind: 'object'; readonly fields: ReadonlyMap<string, Located> };
-interface Located { readonly value: Resolved; readonly pos: SourcePosition | undefined }
+/** `pos`: where the value was set (its newest definition, or newest object layer); `defs`: every definition of the key. */
+interface Located { readonly value: Resolved; readonly pos: SourcePosition | undefined; readonly defs: readonly KeyDefinition[] }
 type Layer = ObjectNode | (ResolvedNode & { readonly value: { readonly kind: 'object' } });
 
 /**
@@ -648,7 +668,7 @@ interface Look {
 function layerEntries(layer: Layer, key: string): Entry[] {
   if (layer.kind === 'object') return layer.fields.get(key) ?? [];
   const field = layer.value.kind === 'object' ? layer.value.fields.get(key) : undefined;
-  return field ? [{ node: { kind: 'resolved', value: field.value, pos: field.pos }, pos: field.pos }] : [];
+  return field ? [{ node: { kind: 'resolved', value: field.value, pos: field.pos }, pos: field.pos, defs: field.defs }] : [];
 }
 
 function layerKeys(layer: Layer): Iterable<string> {
@@ -673,7 +693,7 @@ class Resolver {
   }
 
   /** The newest non-object value of a stack, or the object layers above it, newest last. */
-  private scan(stack: readonly Entry[], look: Look): { value?: Located; layers: Layer[]; pos: SourcePosition | undefined } {
+  private scan(stack: readonly Entry[], look: Look): { value?: Resolved; layers: Layer[]; pos: SourcePosition | undefined } {
     let entries = stack;
     if (look.navigate) {
       const cut = entries.findIndex((e) => this.active.includes(e.node));
@@ -694,7 +714,7 @@ class Resolver {
         pos ??= entry.pos;
         continue;
       }
-      if (layers.length === 0) return { value: { value: got.value, pos: entry.pos }, layers, pos: entry.pos };
+      if (layers.length === 0) return { value: got.value, layers, pos: entry.pos };
       break; // a non-object hides everything older than it
     }
     return { layers, pos };
@@ -707,7 +727,7 @@ class Resolver {
       case 'scalar':
         return { value: { kind: 'scalar', value: node.value, raw: node.raw } };
       case 'array':
-        return { value: { kind: 'array', items: node.items.flatMap((item) => this.fold([{ node: item, pos: item.pos }], { navigate: false }) ?? []) } };
+        return { value: { kind: 'array', items: node.items.flatMap((item) => this.fold([{ node: item, pos: item.pos, defs: [] }], { navigate: false }) ?? []) } };
       case 'resolved':
         return node.value.kind === 'object' ? { layer: node as Layer } : { value: node.value };
       case 'subst':
@@ -720,10 +740,12 @@ class Resolver {
     }
   }
 
+  /** The value of a stack; its definitions are all of the stack's, those hidden by a newer value included. */
   private fold(stack: readonly Entry[], look: Look): Located | undefined {
     const { value, layers, pos } = this.scan(stack, look);
-    if (value) return value;
-    return layers.length > 0 ? { value: this.mergeLayers(layers), pos } : undefined;
+    const defs = joinDefinitions(stack.map((entry) => entry.defs));
+    if (value) return { value, pos, defs };
+    return layers.length > 0 ? { value: this.mergeLayers(layers), pos, defs } : undefined;
   }
 
   private mergeLayers(layers: readonly Layer[]): Resolved {
@@ -749,7 +771,7 @@ class Resolver {
   }
 
   private lookup(target: readonly string[], look: Look): Located | undefined {
-    let stack: readonly Entry[] = [{ node: this.root, pos: undefined }];
+    let stack: readonly Entry[] = [{ node: this.root, pos: undefined, defs: [] }];
     for (const key of target) {
       const { value, layers } = this.scan(stack, look);
       if (value || layers.length === 0) return undefined;
@@ -795,7 +817,7 @@ class Resolver {
     const parts: { value: Resolved; ws: boolean }[] = [];
     for (const part of node.parts) {
       const ws = part.kind === 'scalar' && part.ws;
-      const got = this.fold([{ node: part, pos: part.pos }], { navigate: false });
+      const got = this.fold([{ node: part, pos: part.pos, defs: [] }], { navigate: false });
       if (got) parts.push({ value: got.value, ws });
     }
     const solid = parts.filter((p) => !p.ws).map((p) => p.value);
@@ -819,9 +841,17 @@ function mergeResolved(older: Resolved, newer: Resolved): Resolved {
   const fields = new Map(older.fields);
   for (const [key, field] of newer.fields) {
     const before = fields.get(key);
-    fields.set(key, before ? { value: mergeResolved(before.value, field.value), pos: field.pos } : field);
+    fields.set(key, before ? { value: mergeResolved(before.value, field.value), pos: field.pos, defs: joinDefinitions([before.defs, field.defs]) } : field);
   }
   return { kind: 'object', fields };
+}
+
+/**
+ * Definition lists joined, oldest first, each definition once: a self-reference such as
+ * `a = ${a} { y = 1 }` brings back the definitions of `a`'s fields, which are already counted.
+ */
+function joinDefinitions(lists: readonly (readonly KeyDefinition[])[]): readonly KeyDefinition[] {
+  return lists.length === 1 ? (lists[0] ?? []) : [...new Set(lists.flat())];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -830,6 +860,7 @@ function mergeResolved(older: Resolved, newer: Resolved): Resolved {
 class Document implements HoconDocument {
   readonly value: { [key: string]: HoconValue };
   private readonly positions = new Map<string, SourcePosition>();
+  private readonly defs = new Map<string, readonly KeyDefinition[]>();
 
   constructor(root: Resolved) {
     const value = this.plain(root, []);
@@ -840,10 +871,15 @@ class Document implements HoconDocument {
     return this.positions.get(formatPath(typeof at === 'string' ? parsePath(at) : at));
   }
 
+  definitions(at: string | readonly string[]): readonly KeyDefinition[] {
+    return this.defs.get(formatPath(typeof at === 'string' ? parsePath(at) : at)) ?? [];
+  }
+
   private plain(r: Resolved, at: readonly string[]): HoconValue {
     const child = (key: string, field: Located): HoconValue => {
       const p = [...at, key];
       if (field.pos) this.positions.set(formatPath(p), field.pos);
+      if (field.defs.length > 0) this.defs.set(formatPath(p), field.defs);
       return this.plain(field.value, p);
     };
     if (r.kind === 'scalar') return r.value;
@@ -859,7 +895,10 @@ class Document implements HoconDocument {
 
 function fromDocument(doc: HoconDocument): Resolved {
   const walk = (v: HoconValue, at: readonly string[]): Resolved => {
-    const located = (key: string, x: HoconValue): Located => ({ value: walk(x, [...at, key]), pos: doc.position([...at, key]) });
+    const located = (key: string, x: HoconValue): Located => {
+      const p = [...at, key];
+      return { value: walk(x, p), pos: doc.position(p), defs: doc.definitions(p) };
+    };
     if (Array.isArray(v)) return { kind: 'array', items: v.map((x, i) => located(String(i), x)) };
     if (v !== null && typeof v === 'object') return { kind: 'object', fields: new Map(Object.entries(v).map(([k, x]) => [k, located(k, x)])) };
     return { kind: 'scalar', value: v };

@@ -39,6 +39,8 @@ export interface BatchOptions {
   readonly maxSize?: number;
   /** How long to wait for more records once the first is there, in ms (0: take what is there). */
   readonly maxWait?: number;
+  /** Ends the iteration early; what was not committed is delivered again later. */
+  readonly signal?: AbortSignal;
 }
 
 /**

@@ -32,7 +32,7 @@ export interface ContextWiring {
   readonly outlets: ReadonlyMap<string, OutletWiring>;
   readonly deadLetters: DeadLetters;
   readonly endpoints: EndpointServer;
-  readonly batch: Required<BatchOptions>;
+  readonly batch: { readonly maxSize: number; readonly maxWait: number };
 }
 
 type AnyContext = StreamletContext<AnyStreamlet['inlets'], AnyStreamlet['outlets'], AnyStreamlet['config'], Record<string, never>>;
@@ -98,7 +98,8 @@ class HostInlet implements Inlet<unknown> {
   async *batches(options: BatchOptions = {}): AsyncGenerator<readonly unknown[]> {
     if (this.iterating) throw new Error(`inlet ${this.wiring.name}.${this.name} is already being read: iterate an inlet once`);
     this.iterating = true;
-    const pull = { maxSize: options.maxSize ?? this.wiring.batch.maxSize, maxWait: options.maxWait ?? this.wiring.batch.maxWait, signal: this.wiring.killed };
+    const signal = options.signal ? AbortSignal.any([options.signal, this.wiring.killed]) : this.wiring.killed;
+    const pull = { maxSize: options.maxSize ?? this.wiring.batch.maxSize, maxWait: options.maxWait ?? this.wiring.batch.maxWait, signal };
     const where = `${this.wiring.name}.${this.name}`;
     let pending: { commit(): Promise<void> } | undefined;
     try {
@@ -107,7 +108,7 @@ class HostInlet implements Inlet<unknown> {
         await pending?.commit();
         pending = undefined;
         const batch = await this.wired.source.pull(pull);
-        if (!batch) return;
+        if (!batch || signal.aborted) return;
         const values: unknown[] = [];
         for (const record of batch.records) {
           try {

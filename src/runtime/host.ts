@@ -5,11 +5,14 @@ import type { Application } from '../blueprint/application.js';
 import { messageOf, SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Schema } from '../core/schema.js';
-import type { BatchOptions, OutletSpec } from '../core/streamlet.js';
+import type { OutletSpec } from '../core/streamlet.js';
 import { createContext, type InletWiring, type OutletWiring } from './context.js';
 import { DeadLetters } from './dead-letters.js';
 import { EndpointServer } from './endpoints.js';
 import type { Runtime, RuntimeSink } from './runtime.js';
+
+/** How long stopped streamlets get to return once their inlets and emits were cut off. */
+const KILL_GRACE_MS = 1_000;
 
 export interface RestartPolicy {
   /** Restarts allowed per streamlet before the application stops with an error. */
@@ -23,7 +26,7 @@ export interface HostSettings {
   /** How long a stop waits for in-flight work to drain before ending it (ms). */
   readonly drainTimeout: number;
   readonly restart: RestartPolicy;
-  readonly batch: Required<BatchOptions>;
+  readonly batch: { readonly maxSize: number; readonly maxWait: number };
 }
 
 export interface StreamletSettings {
@@ -103,8 +106,7 @@ export async function startApplication(options: HostOptions): Promise<RunningApp
           const error = err instanceof Error ? err : new Error(String(err));
           if (attempt >= settings.restart.maxRestarts) {
             slog.error('streamlet failed; no restarts left, stopping the application', { error: error.message, restarts: attempt });
-            failure ??= { ok: false, streamlet: name, error: new SluiceError('SLUICE_ERR_STREAMLET_FAILED', { streamlet: name, message: error.message }, { cause: error }) };
-            void stop();
+            fail(name, error);
             return;
           }
           const backoff = Math.min(settings.restart.backoffMax, settings.restart.backoffMin * 2 ** attempt);
@@ -128,35 +130,76 @@ export async function startApplication(options: HostOptions): Promise<RunningApp
   }
   endpoints.json('/streamlets', () => [...application.streamlets.values()].map((s) => ({ name: s.name, className: s.className })));
 
-  const running = Promise.all([...application.streamlets.keys()].map((name) => supervise(name)));
-  const finished: Promise<Outcome> = running.then(async () => {
-    await deadLetters.close();
-    await endpoints.close();
-    await runtime.close();
-    return failure ?? { ok: true };
-  });
+  const busy = new Set(application.streamlets.keys());
+  const running = Promise.all(
+    [...busy].map((name) =>
+      supervise(name).finally(() => {
+        busy.delete(name);
+      }),
+    ),
+  );
+  let released: Promise<void> | undefined;
+  const release = () => {
+    released ??= (async () => {
+      await deadLetters.close();
+      await endpoints.close();
+      await runtime.close();
+    })();
+    return released;
+  };
 
   let stopped: Promise<Outcome> | undefined;
-  const stop = (): Promise<Outcome> => {
+  const stop = (drain = true): Promise<Outcome> => {
     stopped ??= (async () => {
-      log.info('stopping: draining in-flight work', { drainTimeoutMs: settings.drainTimeout });
       stopping.abort(new SluiceError('SLUICE_ERR_SHUTDOWN', { message: 'application stopping' }));
-      const drainTimer = new AbortController();
-      const drained = await Promise.race([
-        finished.then(() => true),
-        sleep(settings.drainTimeout, false, { signal: drainTimer.signal }).catch(() => true),
-      ]);
-      drainTimer.abort();
-      if (!drained) {
-        log.warn('drain timeout passed; ending streamlets that are still busy', { drainTimeoutMs: settings.drainTimeout });
-        killed.abort(new SluiceError('SLUICE_ERR_SHUTDOWN', { message: 'drain timeout passed' }));
+      if (drain) {
+        log.info('stopping: draining in-flight work', { drainTimeoutMs: settings.drainTimeout });
+        if (!(await settlesWithin(running, settings.drainTimeout))) {
+          log.warn('drain timeout passed; ending streamlets that are still busy', { busy: [...busy], drainTimeoutMs: settings.drainTimeout });
+        }
       }
-      return finished;
+      killed.abort(new SluiceError('SLUICE_ERR_SHUTDOWN', { message: drain ? 'drain timeout passed' : 'application failed' }));
+      if (!(await settlesWithin(running, KILL_GRACE_MS))) {
+        log.error('streamlets ignored the stop and are left behind', { busy: [...busy] });
+      }
+      await release();
+      return failure ?? { ok: true };
     })();
     return stopped;
   };
+  const fail = (streamlet: string, error: Error) => {
+    failure ??= { ok: false, streamlet, error: new SluiceError('SLUICE_ERR_STREAMLET_FAILED', { streamlet, message: error.message }, { cause: error }) };
+    // A failed streamlet reads no more, so upstream work cannot drain: end everything now.
+    void stop(false);
+  };
+
+  const finished: Promise<Outcome> = Promise.race([
+    running.then(async () => {
+      await release();
+      return failure ?? ({ ok: true } as const);
+    }),
+    new Promise<Outcome>((resolve) => {
+      stopping.signal.addEventListener('abort', () => void stop().then(resolve), { once: true });
+    }),
+  ]);
 
   return { url, endpoints, deadLetters, finished, stop };
+}
+
+/** True when `promise` settles within `ms`; the timer never outlives the answer. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const timer = new AbortController();
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      sleep(ms, false, { signal: timer.signal }),
+    ]);
+  } finally {
+    timer.abort();
+  }
 }
 
 function wireInlets(application: Application, runtime: Runtime, name: string): Map<string, InletWiring> {

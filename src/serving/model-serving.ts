@@ -1,6 +1,7 @@
 import { config } from '../core/config.js';
 import type { Schema } from '../core/schema.js';
 import { defineStreamlet, type OutletSpec } from '../core/streamlet.js';
+import { concurrently } from '../util/concurrently.js';
 import type { ServingAdapter } from './adapter.js';
 import { ModelDescriptorSchema } from './descriptor.js';
 import { ModelStateStore } from './model-state.js';
@@ -43,19 +44,19 @@ export function modelServing<Record, Output, Result>(options: ModelServingOption
       // The restored model serves before any update or record is read.
       await slot.restore();
       ctx.exposeJson('/state', () => slot.state());
-      const models = async () => {
-        for await (const descriptor of ctx.inlet('in-1').batches({ maxSize: 1 })) {
+      const models = async (signal: AbortSignal) => {
+        for await (const descriptor of ctx.inlet('in-1').batches({ maxSize: 1, signal })) {
           for (const update of descriptor) await slot.update(update);
         }
       };
-      const records = async () => {
-        const batching = { maxSize: ctx.config['batch-size'], maxWait: ctx.config['batch-wait'] };
+      const records = async (signal: AbortSignal) => {
+        const batching = { maxSize: ctx.config['batch-size'], maxWait: ctx.config['batch-wait'], signal };
         for await (const batch of ctx.inlet('in-0').batches(batching)) {
           await ctx.emitAll('out', await slot.score(batch));
         }
       };
       try {
-        await Promise.all([models(), records()]);
+        await concurrently([models, records]);
       } finally {
         await slot.close();
       }

@@ -1,11 +1,14 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseHocon } from '../../src/core/hocon.js';
 import { isDns1123Label, readBlueprint } from '../../src/blueprint/blueprint.js';
+import { formatProblem } from '../../src/blueprint/problem.js';
 import { problemsOf } from './fixtures.js';
 
 const file = '/virtual/app/blueprint.conf';
-const read = (text: string) => readBlueprint(parseHocon(text, { file }), { file, text });
+const read = (text: string) => readBlueprint(parseHocon(text, { file }), { file });
 const refs = (list: readonly { streamlet: string; port: string }[]) => list.map((ref) => `${ref.streamlet}.${ref.port}`);
 
 describe('reading a blueprint', () => {
@@ -193,7 +196,7 @@ describe('blueprint shape problems', () => {
     ]);
   });
 
-  it('duplicate-streamlet, found in the text since HOCON keeps only the last definition', async () => {
+  it('duplicate-streamlet: HOCON keeps only the last value, but the document lists every definition', async () => {
     const text = `blueprint {
   streamlets {
     src = test.Source
@@ -243,6 +246,51 @@ describe('blueprint shape problems', () => {
     expect(problems.map((p) => [p.rule, p.key, p.message, p.position?.line])).toEqual([
       ['duplicate-topic', 'blueprint.connections."src.out"', 'connection src.out is defined again (first at line 4); names must be unique', 5],
     ]);
+  });
+
+  it('duplicates set by an included file, named with the file of the first definition', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-blueprint-'));
+    try {
+      const main = path.join(dir, 'blueprint.conf');
+      writeFileSync(path.join(dir, 'more-streamlets.conf'), 'm = test.Merger\nfmt = test.Formatter\n');
+      writeFileSync(path.join(dir, 'more-wiring.conf'), 'connections { src.out = [m.in-0] }\ntopics.text { consumers = [m.in-1] }\n');
+      const text = `blueprint {
+  streamlets {
+    src = test.Source
+    fmt = test.Formatter
+    include "more-streamlets.conf"
+  }
+  connections { src.out = [fmt.in] }
+  topics {
+    text { producers = [fmt.out] }
+  }
+  include "more-wiring.conf"
+}`;
+      const { problems } = readBlueprint(parseHocon(text, { file: main }), { file: main });
+      expect(problems.map((p) => formatProblem(p))).toEqual([
+        `${path.join(dir, 'more-streamlets.conf')}:2:1: streamlet "fmt" is defined again (first at ${main}:4); names must be unique`,
+        `${path.join(dir, 'more-wiring.conf')}:1:15: connection src.out is defined again (first at ${main}:7); names must be unique`,
+        `${path.join(dir, 'more-wiring.conf')}:2:1: topic "text" is defined again (first at ${main}:9); names must be unique`,
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('no duplicate: += appends, dotted keys of one topic, and a name set once', () => {
+    const { problems } = read(`blueprint {
+  streamlets { src = test.Source, fmt = test.Formatter, m = test.Merger }
+  connections {
+    src.out = [fmt.in]
+    src.out += m.in-0
+  }
+  topics {
+    text.producers = [fmt.out]
+    text.consumers = [m.in-1]
+  }
+  topics.text.consumers += m.in-1
+}`);
+    expect(problems).toEqual([]);
   });
 
   it('no-producer', async () => {

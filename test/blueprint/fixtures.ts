@@ -103,9 +103,9 @@ export const testPackage: StreamletPackage = { Source, Formatter, Merger, TextSi
 /** Parses, resolves against the test package and validates a blueprint text, as loadBlueprint does for files. */
 export async function check(text: string, packages: Readonly<Record<string, PackageSource>> = {}, file = '/virtual/test.conf'): Promise<BlueprintValidation> {
   const doc = parseHocon(text, { file });
-  const { blueprint } = readBlueprint(doc, { file, text });
+  const { blueprint } = readBlueprint(doc, { file });
   const resolver = createStreamletResolver({ packages: { test: testPackage, ...packages }, blueprintModules: blueprint.modules });
-  return validateBlueprint(doc, await resolveClasses(blueprint, resolver), { file, text });
+  return validateBlueprint(doc, await resolveClasses(blueprint, resolver), { file });
 }
 
 /** The problems of a blueprint text as `rule: message` lines, the shape most tests assert. */

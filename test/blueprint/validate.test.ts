@@ -53,7 +53,7 @@ describe('a valid blueprint', () => {
   it('validates with a class map built by hand (no resolver, no files)', () => {
     const text = 'blueprint {\n  streamlets { src = test.Source, sink = test.TextSink }\n  connections { src.out = [sink.in] }\n}';
     const doc = parseHocon(text, { file: 'mem.conf' });
-    const result = validateBlueprint(doc, classes({ 'test.Source': Source, 'test.TextSink': TextSink }), { file: 'mem.conf', text });
+    const result = validateBlueprint(doc, classes({ 'test.Source': Source, 'test.TextSink': TextSink }), { file: 'mem.conf' });
     expect(result.application).toBeUndefined();
     expect(result.problems.map((p) => formatProblem(p))).toEqual([
       'mem.conf:3:28: "src.out" writes schema test.Reading, which "sink.in" (schema test.Text) cannot read: no alias found for test.Reading',

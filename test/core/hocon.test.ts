@@ -319,6 +319,113 @@ ref = \${blueprint.streamlets}
   });
 });
 
+/** A key's definitions as `line:column kind`, or `file:line:column kind` for `withFile`. */
+const defs = (doc: HoconDocument, at: string | readonly string[], withFile = false): string[] =>
+  doc.definitions(at).map((d) => `${withFile ? `${d.file}:` : ''}${d.line}:${d.column} ${d.kind}`);
+
+describe('HOCON definitions', () => {
+  it('lists every place a key was set, oldest first, with dotted and quoted keys split as in HOCON', () => {
+    const doc = parse(`blueprint {
+  streamlets {
+    a = x.A   // a comment with { braces
+    "b.c" = x.B
+    a: x.C
+  }
+  connections.a.out = [b.in, "c.in}"]
+}
+blueprint.streamlets.d = x.D`);
+    expect(defs(doc, 'blueprint')).toEqual(['1:1 object']);
+    expect(defs(doc, 'blueprint.streamlets')).toEqual(['2:3 object']);
+    expect(defs(doc, 'blueprint.streamlets.a')).toEqual(['3:5 value', '5:5 value']);
+    expect(defs(doc, ['blueprint', 'streamlets', 'b.c'])).toEqual(['4:5 value']);
+    expect(defs(doc, 'blueprint.streamlets.d')).toEqual(['9:1 value']);
+    expect(defs(doc, 'blueprint.connections.a.out')).toEqual(['7:3 value']);
+    // A dotted key sets its last segment only: connections and a are just opened.
+    expect(defs(doc, 'blueprint.connections')).toEqual([]);
+    expect(defs(doc, 'blueprint.connections.a')).toEqual([]);
+    expect(defs(doc, 'nope')).toEqual([]);
+    expect(doc.definitions('blueprint.streamlets.a')[1]).toEqual({ ...doc.position('blueprint.streamlets.a'), kind: 'value' });
+  });
+
+  it('tells objects, values and appends apart; strings, lists and substitutions define nothing else', () => {
+    const doc = parse(`{
+  list = [
+    { inner = 1 },
+    2
+  ]
+  text = """a { b = 1 }
+  still = text"""
+  ref = \${list} # comment
+  list += 3
+  obj = { inner { deep = true } }, next = 1
+  obj { more = 1 }
+}`);
+    expect(defs(doc, 'list')).toEqual(['2:3 value', '9:3 append']);
+    expect(defs(doc, 'text')).toEqual(['6:3 value']);
+    expect(defs(doc, 'still')).toEqual([]);
+    expect(defs(doc, 'ref')).toEqual(['8:3 value']);
+    // Consecutive object literals merge at once, but each still counts.
+    expect(defs(doc, 'obj')).toEqual(['10:3 object', '11:3 object']);
+    expect(defs(doc, 'obj.inner')).toEqual(['10:11 object']);
+    expect(defs(doc, 'obj.inner.deep')).toEqual(['10:19 value']);
+    expect(defs(doc, 'next')).toEqual(['10:36 value']);
+    // Array elements are not keys; keys inside them are.
+    expect(defs(doc, 'list.0')).toEqual([]);
+    expect(defs(doc, 'list.0.inner')).toEqual(['3:7 value']);
+  });
+
+  it('keeps the definitions of values hidden by a newer one and of values copied by a substitution, each once', () => {
+    const doc = parse(`a { x = 1 }
+a = 2
+a { y = 2 }
+a = \${a} { z = 3 }
+copy = \${a}`);
+    expect(defs(doc, 'a')).toEqual(['1:1 object', '2:1 value', '3:1 object', '4:1 value']);
+    // x was dropped by a = 2; y came back through the self-reference, and counts once.
+    expect(defs(doc, 'a.x')).toEqual([]);
+    expect(defs(doc, 'a.y')).toEqual(['3:5 value']);
+    expect(defs(doc, 'a.z')).toEqual(['4:12 value']);
+    expect(defs(doc, 'copy')).toEqual(['5:1 value']);
+    expect(defs(doc, 'copy.y')).toEqual(['3:5 value']);
+  });
+
+  it('counts keys set by included files, at their place in the including object', () => {
+    const at = files({
+      'main.conf': '',
+      'streamlets.conf': 'fmt = test.Merger\ninclude "more.json"',
+      'more.json': '{ "src": "test.Other" }',
+      'extra.properties': 'blueprint.streamlets.src = test.Props',
+    });
+    const doc = parseAt(
+      at('main.conf'),
+      `blueprint.streamlets {
+  src = test.Source
+  fmt = test.Formatter
+  include "streamlets.conf"
+}
+include "extra.properties"`,
+    );
+    expect(doc.value).toEqual({ blueprint: { streamlets: { src: 'test.Props', fmt: 'test.Merger' } } });
+    expect(defs(doc, 'blueprint.streamlets.fmt', true)).toEqual([`${at('main.conf')}:3:3 value`, `${at('streamlets.conf')}:1:1 value`]);
+    expect(defs(doc, 'blueprint.streamlets.src', true)).toEqual([
+      `${at('main.conf')}:2:3 value`,
+      `${at('more.json')}:1:3 value`,
+      `${at('extra.properties')}:1:1 value`,
+    ]);
+  });
+
+  it('mergeDocuments lists the definitions of every layer, oldest layer first', () => {
+    const defaults = parseHocon('a { x = 1 }\nb = [1]', { file: 'defaults.conf' });
+    const user = parseHocon('a { x = 2 }\na.x = 3\nb += 2', { file: 'user.conf' });
+    const merged = mergeDocuments([defaults, user]);
+    expect(defs(merged, 'a.x', true)).toEqual(['defaults.conf:1:5 value', 'user.conf:1:5 value', 'user.conf:2:1 value']);
+    expect(defs(merged, 'a', true)).toEqual(['defaults.conf:1:1 object', 'user.conf:1:1 object']);
+    // Each layer is resolved on its own: the user's += has nothing to append to there.
+    expect(defs(merged, 'b', true)).toEqual(['defaults.conf:2:1 value', 'user.conf:3:1 append']);
+    expect(merged.value).toEqual({ a: { x: 3 }, b: [2] });
+  });
+});
+
 describe('HOCON includes', () => {
   it('includes files relative to the including file, recursively, naming their positions', () => {
     const at = files({

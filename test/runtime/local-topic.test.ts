@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LocalTopic } from '../../src/runtime/local/topic.js';
+import { FairShare } from '../../src/util/fair-share.js';
 import type { RawRecord } from '../../src/runtime/runtime.js';
 
 const records = (from: number, count: number): RawRecord[] =>
@@ -9,7 +10,7 @@ const pull = { maxSize: 100, maxWait: 0 };
 
 describe('LocalTopic', () => {
   it('delivers records in order to every consumer group', async () => {
-    const topic = new LocalTopic('t', 10, ['a', 'b'], 1);
+    const topic = new LocalTopic('t', 10, ['a', 'b'], 1, new FairShare());
     await topic.append(records(0, 3));
     expect(values(await topic.pull('a', pull))).toEqual([0, 1, 2]);
     expect(values(await topic.pull('b', { maxSize: 2, maxWait: 0 }))).toEqual([0, 1]);
@@ -17,7 +18,7 @@ describe('LocalTopic', () => {
   });
 
   it('makes a producer wait while the slowest group has not committed: backpressure', async () => {
-    const topic = new LocalTopic('t', 4, ['slow'], 1);
+    const topic = new LocalTopic('t', 4, ['slow'], 1, new FairShare());
     await topic.append(records(0, 4));
     let appended = false;
     const blocked = topic.append(records(4, 2)).then(() => (appended = true));
@@ -34,7 +35,7 @@ describe('LocalTopic', () => {
   });
 
   it('delivers again what was not committed when the consumer goes away', async () => {
-    const topic = new LocalTopic('t', 10, ['g'], 1);
+    const topic = new LocalTopic('t', 10, ['g'], 1, new FairShare());
     await topic.append(records(0, 5));
     const first = await topic.pull('g', { maxSize: 2, maxWait: 0 });
     await first?.commit();
@@ -46,7 +47,7 @@ describe('LocalTopic', () => {
   });
 
   it('moves the committed offset only over a contiguous prefix', async () => {
-    const topic = new LocalTopic('t', 4, ['g'], 1);
+    const topic = new LocalTopic('t', 4, ['g'], 1, new FairShare());
     await topic.append(records(0, 4));
     const a = await topic.pull('g', { maxSize: 2, maxWait: 0 });
     const b = await topic.pull('g', { maxSize: 2, maxWait: 0 });
@@ -57,7 +58,7 @@ describe('LocalTopic', () => {
   });
 
   it('ends for a consumer once every producer closed and everything was delivered', async () => {
-    const topic = new LocalTopic('t', 10, ['g'], 2);
+    const topic = new LocalTopic('t', 10, ['g'], 2, new FairShare());
     await topic.append(records(0, 1));
     topic.closeProducer();
     expect(values(await topic.pull('g', pull))).toEqual([0]);
@@ -67,7 +68,7 @@ describe('LocalTopic', () => {
   });
 
   it('waits up to maxWait for a batch to fill, and no longer', async () => {
-    const topic = new LocalTopic('t', 10, ['g'], 1);
+    const topic = new LocalTopic('t', 10, ['g'], 1, new FairShare());
     await topic.append(records(0, 1));
     const pending = topic.pull('g', { maxSize: 3, maxWait: 200 });
     setTimeout(() => void topic.append(records(1, 2)), 10);
@@ -79,7 +80,7 @@ describe('LocalTopic', () => {
   });
 
   it('discards records when no group reads the topic', async () => {
-    const topic = new LocalTopic('t', 2, [], 1);
+    const topic = new LocalTopic('t', 2, [], 1, new FairShare());
     await topic.append(records(0, 10));
     expect(topic.depth).toBe(0);
   });

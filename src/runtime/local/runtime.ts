@@ -1,4 +1,5 @@
 import type { InletBinding, OutletBinding, Runtime, RuntimeSink, RuntimeSource } from '../runtime.js';
+import { FairShare } from '../../util/fair-share.js';
 import { LocalTopic } from './topic.js';
 
 export interface LocalTopicPlan {
@@ -23,8 +24,9 @@ export class LocalRuntime implements Runtime {
   private readonly topics = new Map<string, LocalTopic>();
 
   constructor(options: LocalRuntimeOptions) {
+    const fairShare = new FairShare();
     for (const plan of options.topics) {
-      this.topics.set(plan.name, new LocalTopic(plan.name, options.capacity, plan.groups, plan.producers));
+      this.topics.set(plan.name, new LocalTopic(plan.name, options.capacity, plan.groups, plan.producers, fairShare));
     }
   }
 

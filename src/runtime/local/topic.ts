@@ -1,3 +1,4 @@
+import type { FairShare } from '../../util/fair-share.js';
 import { Notifier } from '../../util/notifier.js';
 import type { PullOptions, RawRecord, SourceBatch } from '../runtime.js';
 
@@ -24,6 +25,7 @@ export class LocalTopic {
     readonly capacity: number,
     groupNames: readonly string[],
     producers: number,
+    private readonly fairShare: FairShare,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`topic ${name}: capacity must be a positive integer`);
     this.slots = new Array<RawRecord | undefined>(capacity);
@@ -47,6 +49,7 @@ export class LocalTopic {
 
   /** Appends in order, waiting for room as needed. Without consumer groups records are discarded. */
   async append(records: readonly RawRecord[], signal?: AbortSignal): Promise<void> {
+    await this.fairShare.turn();
     if (this.groups.size === 0) return;
     let next = 0;
     while (next < records.length) {
@@ -70,6 +73,7 @@ export class LocalTopic {
   }
 
   async pull(groupName: string, options: PullOptions): Promise<SourceBatch | null> {
+    await this.fairShare.turn();
     const group = this.group(groupName);
     while (group.cursor === this.end) {
       if (this.ended || options.signal?.aborted) return null;
