@@ -36,7 +36,8 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
     let value = 'true';
     if (flag.takesValue) {
       const next = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (next === undefined || next === '') throw new UsageError(`option ${name} needs a value`);
+      // `--conf --verbose` forgot the value; a value that really starts with `--` is given as `--conf=--odd`.
+      if (next === undefined || next === '' || (eq < 0 && next.startsWith('--'))) throw new UsageError(`option ${name} needs a value`);
       value = next;
     } else if (eq > 0) {
       throw new UsageError(`option ${name} takes no value`);
@@ -47,4 +48,9 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
     flags.set(name, values);
   }
   return { positionals, flags };
+}
+
+/** `1 streamlet`, `4 streamlets`. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

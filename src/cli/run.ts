@@ -1,7 +1,7 @@
 import { runApplication } from '../app.js';
 import { isSluiceError } from '../core/errors.js';
 import type { LogLevel } from '../core/log.js';
-import { parseArgs, UsageError } from './args.js';
+import { parseArgs, plural, UsageError } from './args.js';
 import { applicationArgs } from './application-args.js';
 import type { CommandIo } from './main.js';
 
@@ -30,7 +30,7 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
     io.err(`sluice run: ${err.message}\n`);
     return 1;
   }
-  io.err(`sluice: ${app.application.streamlets.size} streamlets running; endpoints at ${app.url}/state (Ctrl-C stops)\n`);
+  io.err(`sluice: ${plural(app.application.streamlets.size, 'streamlet')} running; endpoints at ${app.url}/state (Ctrl-C stops)\n`);
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -29,7 +29,14 @@ interface Bounds {
 
 function parameter<T>(kind: ConfigKind, options: Common<T>, parse: (raw: unknown) => T): ConfigParameter<T> {
   const declared: ConfigParameter<T> = { kind, description: options.description, parse };
-  return Object.freeze(options.default === undefined ? declared : { ...declared, default: options.default });
+  if (options.default === undefined) return Object.freeze(declared);
+  // A default that breaks its own declaration is a bug of the streamlet: fail where it is declared.
+  try {
+    parse(options.default);
+  } catch (err) {
+    throw new Error(`config parameter "${options.description}": default ${show(options.default)} ${(err as Error).message}`);
+  }
+  return Object.freeze({ ...declared, default: options.default });
 }
 
 function checkBounds(value: number, bounds: Bounds, unit = ''): number {
@@ -38,44 +45,61 @@ function checkBounds(value: number, bounds: Bounds, unit = ''): number {
   return value;
 }
 
+/** Decimal notation only: `Number()` alone would also take `0x10` and `0b1`. */
+const decimal = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+
 function toNumber(raw: unknown, what: string): number {
-  const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  const value = typeof raw === 'string' && decimal.test(raw) ? Number(raw) : raw;
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`expected ${what}, got ${show(raw)}`);
   return value;
 }
 
-const durationUnits: Record<string, number> = {
-  ns: 1e-6, nanosecond: 1e-6, nanoseconds: 1e-6,
-  us: 1e-3, µs: 1e-3, microsecond: 1e-3, microseconds: 1e-3,
-  ms: 1, millisecond: 1, milliseconds: 1,
-  s: 1000, second: 1000, seconds: 1000,
-  m: 60_000, minute: 60_000, minutes: 60_000,
-  h: 3_600_000, hour: 3_600_000, hours: 3_600_000,
-  d: 86_400_000, day: 86_400_000, days: 86_400_000,
-};
+/** Every name HOCON gives a unit, mapped to its factor. */
+function units(table: readonly [factor: number, names: string][]): Readonly<Record<string, number>> {
+  return Object.freeze(Object.fromEntries(table.flatMap(([factor, names]) => names.split(' ').map((name) => [name, factor]))));
+}
 
-const memoryUnits: Record<string, number> = {
-  '': 1, B: 1, byte: 1, bytes: 1,
-  K: 1024, k: 1024, KiB: 1024, Ki: 1024, kB: 1000, KB: 1000,
-  M: 1024 ** 2, m: 1024 ** 2, MiB: 1024 ** 2, Mi: 1024 ** 2, MB: 1000 ** 2,
-  G: 1024 ** 3, g: 1024 ** 3, GiB: 1024 ** 3, Gi: 1024 ** 3, GB: 1000 ** 3,
-};
+// Nanoseconds per unit, as HOCON names them: whole factors keep `5ns` exact.
+const durationUnits = units([
+  [1, 'ns nano nanos nanosecond nanoseconds'],
+  [1e3, 'us µs micro micros microsecond microseconds'],
+  [1e6, 'ms milli millis millisecond milliseconds'],
+  [1e9, 's second seconds'],
+  [60e9, 'm minute minutes'],
+  [3600e9, 'h hour hours'],
+  [86400e9, 'd day days'],
+]);
+
+// Bytes per unit, as HOCON names them: single letters and -i- forms are powers of two.
+const memoryUnits = units([
+  [1, 'B b byte bytes'],
+  [1000, 'kB KB kilobyte kilobytes'],
+  [1000 ** 2, 'MB megabyte megabytes'],
+  [1000 ** 3, 'GB gigabyte gigabytes'],
+  [1000 ** 4, 'TB terabyte terabytes'],
+  [1024, 'K k Ki KiB kibibyte kibibytes'],
+  [1024 ** 2, 'M m Mi MiB mebibyte mebibytes'],
+  [1024 ** 3, 'G g Gi GiB gibibyte gibibytes'],
+  [1024 ** 4, 'T t Ti TiB tebibyte tebibytes'],
+]);
 
 /** Parses a value with a unit suffix (`10s`, `512MiB`); a bare number uses `bare` as its unit. */
-function withUnit(raw: unknown, units: Record<string, number>, bare: string, what: string): number {
-  if (typeof raw === 'number') return toNumber(raw, what) * (units[bare] ?? 1);
+function withUnit(raw: unknown, table: Readonly<Record<string, number>>, bare: string, what: string): number {
+  if (typeof raw === 'number') return toNumber(raw, what) * (table[bare] ?? 1);
   const match = typeof raw === 'string' ? /^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Zµ]*)\s*$/.exec(raw) : null;
-  const factor = match ? units[match[2] || bare] : undefined;
+  const factor = match ? table[match[2] || bare] : undefined;
   if (!match || factor === undefined) throw new Error(`expected ${what}, got ${show(raw)}`);
   return Number(match[1]) * factor;
 }
 
 export const config = {
   string(options: Common<string> & { readonly pattern?: RegExp }): ConfigParameter<string> {
+    // A g or y flag would make test() carry state from one call to the next.
+    const pattern = options.pattern && new RegExp(options.pattern.source, options.pattern.flags.replace(/[gy]/g, ''));
     return parameter('string', options, (raw) => {
       if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') throw new Error(`expected a string, got ${show(raw)}`);
       const value = String(raw);
-      if (options.pattern && !options.pattern.test(value)) throw new Error(`${show(value)} does not match ${options.pattern}`);
+      if (pattern && !pattern.test(value)) throw new Error(`${show(value)} does not match ${options.pattern}`);
       return value;
     });
   },
@@ -99,13 +123,13 @@ export const config = {
   },
   /** A duration in milliseconds; accepts HOCON forms such as `250ms`, `10s`, `2 minutes`. */
   duration(options: Common<number> & Bounds): ConfigParameter<number> {
-    return parameter('duration', options, (raw) => checkBounds(withUnit(raw, durationUnits, 'ms', 'a duration such as 500ms or 10s'), options, 'ms'));
+    return parameter('duration', options, (raw) => checkBounds(withUnit(raw, durationUnits, 'ms', 'a duration such as 500ms or 10s') / 1e6, options, 'ms'));
   },
   /** A size in bytes; accepts HOCON forms such as `512KiB`, `64M`, `1GB`. */
   memorySize(options: Common<number> & Bounds): ConfigParameter<number> {
     return parameter('memory-size', options, (raw) => {
-      const bytes = withUnit(raw, memoryUnits, '', 'a memory size such as 64MiB');
-      if (!Number.isSafeInteger(bytes)) throw new Error(`expected a whole number of bytes, got ${show(raw)}`);
+      const bytes = withUnit(raw, memoryUnits, 'B', 'a memory size such as 64MiB');
+      if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`expected a whole, non-negative number of bytes, got ${show(raw)}`);
       return checkBounds(bytes, options, ' bytes');
     });
   },
@@ -140,14 +164,16 @@ export function parseConfigValues<P extends ConfigParameters>(
     }
   }
   for (const key of Object.keys(raw)) {
-    if (!(key in parameters)) {
+    if (!Object.hasOwn(parameters, key)) {
       const known = Object.keys(parameters);
-      problems.push({ key, message: `is not a config parameter of this streamlet (known: ${known.length > 0 ? known.join(', ') : 'none'})` });
+      problems.push({ key, message: `is unknown (known: ${known.length > 0 ? known.join(', ') : 'none'})` });
     }
   }
   return { values: Object.freeze(values) as ConfigValues<P>, problems };
 }
 
 function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : value === undefined ? 'nothing' : JSON.stringify(value) ?? String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || value === undefined) return value === undefined ? 'nothing' : String(value);
+  return JSON.stringify(value) ?? String(value);
 }

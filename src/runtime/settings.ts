@@ -51,53 +51,61 @@ export function overridesDocument(overrides: readonly string[], streamletNames: 
 
 export function resolveSettings(application: Application, layers: readonly HoconDocument[], cwd = process.cwd()): ApplicationSettings {
   const merged = mergeDocuments(layers);
-  const root = asObject(merged.value.sluice);
-  const problems: string[] = [];
-  const where = (path: readonly string[]) => {
-    const at = merged.position(path);
-    return at ? `${at.file}:${at.line}:${at.column}: ` : '';
+  const problems: { path: readonly string[]; message: string }[] = [];
+  const report = (path: readonly string[], message: string) => problems.push({ path, message });
+  /** The object at `path`; anything else there is reported and read as empty. */
+  const section = (value: HoconValue | undefined, path: readonly string[]): HoconObject => {
+    if (value === undefined) return {};
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value;
+    report(path, `${path.join('.')} must be an object, got ${JSON.stringify(value)}`);
+    return {};
   };
 
-  const { streamlets: streamletsRaw, ...ownRaw } = root;
+  for (const key of Object.keys(merged.value)) {
+    if (key !== 'sluice') report([key], `unknown key ${key}: settings live under sluice, and <streamlet>.<key> names a streamlet's config (streamlets: ${[...application.streamlets.keys()].join(', ')})`);
+  }
+  const { streamlets: streamletsRaw, ...ownRaw } = section(merged.value.sluice, ['sluice']);
   const host = parseConfigValues(hostParameters, flatten(ownRaw));
-  for (const p of host.problems) problems.push(`${where(['sluice', ...p.key.split('.')])}sluice.${p.key} ${p.message}`);
+  for (const p of host.problems) report(['sluice', ...p.key.split('.')], `sluice.${p.key} ${p.message}`);
 
   const appName = basename(application.file, extname(application.file));
   const stateDirectory = resolve(cwd, host.values['state-directory'] || join('.sluice', appName));
-  const streamletsConfig = asObject(streamletsRaw);
+  const streamletsConfig = section(streamletsRaw, ['sluice', 'streamlets']);
   for (const name of Object.keys(streamletsConfig)) {
     if (!application.streamlets.has(name)) {
-      problems.push(`${where(['sluice', 'streamlets', name])}sluice.streamlets.${name}: the blueprint has no streamlet ${name} (streamlets: ${[...application.streamlets.keys()].join(', ')})`);
+      report(['sluice', 'streamlets', name], `sluice.streamlets.${name}: the blueprint has no streamlet ${name} (streamlets: ${[...application.streamlets.keys()].join(', ')})`);
     }
   }
 
   const streamlets = new Map<string, StreamletSettings>();
   for (const [name, streamlet] of application.streamlets) {
-    const own = asObject(streamletsConfig[name]);
-    const { config: configRaw, 'volume-mounts': mountsRaw, ...unknown } = own;
-    for (const key of Object.keys(unknown)) {
-      problems.push(`${where(['sluice', 'streamlets', name, key])}streamlet ${name}: unknown setting ${key} (settings: config, volume-mounts)`);
-    }
-    const parsed = parseConfigValues(streamlet.definition.config, asObject(configRaw));
-    for (const p of parsed.problems) {
-      problems.push(`${where(['sluice', 'streamlets', name, 'config', p.key])}streamlet ${name}: config ${p.key} ${p.message}`);
-    }
-    const mounts = asObject(mountsRaw);
+    const at = ['sluice', 'streamlets', name];
+    const { config: configRaw, 'volume-mounts': mountsRaw, ...unknown } = section(streamletsConfig[name], at);
+    for (const key of Object.keys(unknown)) report([...at, key], `streamlet ${name}: unknown setting ${key} (settings: config, volume-mounts)`);
+    const parsed = parseConfigValues(streamlet.definition.config, section(configRaw, [...at, 'config']));
+    for (const p of parsed.problems) report([...at, 'config', p.key], `streamlet ${name}: config ${p.key} ${p.message}`);
+
+    const declared = streamlet.definition.volumeMounts;
+    const mounts = section(mountsRaw, [...at, 'volume-mounts']);
     const volumes: Record<string, string> = {};
-    for (const mount of Object.keys(streamlet.definition.volumeMounts)) {
+    for (const mount of Object.keys(declared)) {
       const given = mounts[mount];
-      volumes[mount] = typeof given === 'string' ? (isAbsolute(given) ? given : resolve(cwd, given)) : join(stateDirectory, name, mount);
+      if (given === undefined) volumes[mount] = join(stateDirectory, name, mount);
+      else if (typeof given === 'string' && given.trim() !== '') volumes[mount] = isAbsolute(given) ? given : resolve(cwd, given);
+      else report([...at, 'volume-mounts', mount], `streamlet ${name}: volume mount ${mount} must be a directory path, got ${JSON.stringify(given)}`);
     }
     for (const mount of Object.keys(mounts)) {
-      if (!(mount in streamlet.definition.volumeMounts)) {
-        problems.push(`${where(['sluice', 'streamlets', name, 'volume-mounts', mount])}streamlet ${name}: no volume mount ${mount} (mounts: ${Object.keys(streamlet.definition.volumeMounts).join(', ') || 'none'})`);
-      }
+      if (!Object.hasOwn(declared, mount)) report([...at, 'volume-mounts', mount], `streamlet ${name}: no volume mount ${mount} (mounts: ${Object.keys(declared).join(', ') || 'none'})`);
     }
     streamlets.set(name, Object.freeze({ config: parsed.values, volumes: Object.freeze(volumes) }));
   }
 
   if (problems.length > 0) {
-    throw new SluiceError('SLUICE_ERR_CONFIG_INVALID', { where: 'configuration', message: `${problems.length} problem(s):\n  ${problems.join('\n  ')}` });
+    const lines = problems
+      .map(({ path, message }) => ({ at: merged.position(path), message }))
+      .sort((a, b) => (a.at?.file ?? '').localeCompare(b.at?.file ?? '') || (a.at?.line ?? 0) - (b.at?.line ?? 0) || (a.at?.column ?? 0) - (b.at?.column ?? 0))
+      .map(({ at, message }) => (at ? `${at.file}:${at.line}:${at.column}: ${message}` : message));
+    throw new SluiceError('SLUICE_ERR_CONFIG_INVALID', { where: 'configuration', message: `${lines.length} problem(s):\n  ${lines.join('\n  ')}` });
   }
   const v = host.values;
   return Object.freeze({
@@ -114,10 +122,6 @@ export function resolveSettings(application: Application, layers: readonly Hocon
 }
 
 type HoconObject = { [key: string]: HoconValue };
-
-function asObject(value: HoconValue | undefined): HoconObject {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : {};
-}
 
 /** `{http: {port: 1}}` → `{'http.port': 1}`, so nested settings are checked like flat config keys. */
 function flatten(object: HoconObject, prefix = ''): Record<string, HoconValue> {
