@@ -1,6 +1,7 @@
 import type { ServingAdapter } from '../../src/serving/adapter.js';
 import type { ModelMetadata } from '../../src/serving/executor.js';
 import { tensor, type NamedTensors } from '../../src/serving/tensor.js';
+import { productCount } from './models/build-models.js';
 import type { RecommenderRecord, RecommenderResult, RecommenderServingOutput } from './schemas.js';
 
 /**
@@ -45,9 +46,15 @@ export const recommenderAdapter: ServingAdapter<RecommenderRecord, RecommenderSe
     const scores = predictions.data;
     let row = 0;
     return records.map((record) => {
-      const probabilities = Array.from(scores.subarray(row, row + record.products.length));
-      row += record.products.length;
-      return { products: record.products.map(String), probabilities };
+      const count = record.products.length;
+      const products = new Array<string>(count);
+      const probabilities = new Array<number>(count);
+      for (let i = 0; i < count; i++) {
+        products[i] = productName(record.products[i] as number);
+        probabilities[i] = scores[row + i] as number;
+      }
+      row += count;
+      return { products, probabilities };
     });
   },
 
@@ -55,6 +62,10 @@ export const recommenderAdapter: ServingAdapter<RecommenderRecord, RecommenderSe
     return { inputRecord: record, modelResult: output ?? { products: [], probabilities: [] }, modelResultMetadata: metadata };
   },
 };
+
+// Product ids repeat all the time: their names are made once, not once per result.
+const productNames = Array.from({ length: productCount }, (_, id) => String(id));
+const productName = (id: number): string => productNames[id] ?? String(id);
 
 function checkId(what: string, id: number): void {
   // Gather would silently wrap a negative index around to the end of the table.

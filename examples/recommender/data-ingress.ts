@@ -20,11 +20,12 @@ export const DataIngress = defineStreamlet({
     const random = seededRandom(ctx.config.seed);
     const limit = ctx.config['max-records'] || Number.POSITIVE_INFINITY;
     const rate = ctx.config['records-per-second'];
-    const next = (): RecommenderRecord => ({
-      user: Math.floor(random() * userCount),
-      products: Array.from({ length: 1 + Math.floor(random() * 30) }, () => Math.floor(random() * productCount)),
-      datatype: 'recommender',
-    });
+    const next = (): RecommenderRecord => {
+      const user = Math.floor(random() * userCount);
+      const products = new Array<number>(1 + Math.floor(random() * 30));
+      for (let i = 0; i < products.length; i++) products[i] = Math.floor(random() * productCount);
+      return { user, products, datatype: 'recommender' };
+    };
     const started = performance.now();
     let sent = 0;
     while (sent < limit && !ctx.signal.aborted) {
@@ -32,7 +33,9 @@ export const DataIngress = defineStreamlet({
       const due = rate === 0 ? sent + 512 : Math.floor(((performance.now() - started) / 1000) * rate) + 1;
       const count = Math.min(due, limit) - sent;
       if (count > 0) {
-        await ctx.emitAll('out', Array.from({ length: count }, next));
+        const batch = new Array<RecommenderRecord>(count);
+        for (let i = 0; i < count; i++) batch[i] = next();
+        await ctx.emitAll('out', batch);
         sent += count;
       }
       if (rate > 0) await sleep(TICK_MS, undefined, { signal: ctx.signal }).catch(() => undefined);

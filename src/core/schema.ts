@@ -73,6 +73,8 @@ export interface Schema<T = unknown> {
   decoderFor(writer: Schema<unknown>): (bytes: Buffer, where: string) => T;
   /** Lists why `value` does not match, one entry per bad field path; empty when it does. */
   problems(value: unknown): string[];
+  /** Throws SLUICE_ERR_RECORD_INVALID naming `where` and every bad field unless `value` matches. */
+  validate(value: unknown, where: string): void;
 }
 
 export function defineSchema<const S extends AvroSchema>(definition: S): Schema<AvroValue<S>> {
@@ -87,12 +89,10 @@ function buildSchema(definition: AvroSchema): Schema<unknown> {
     definition,
     type,
     encode(value: unknown, where = 'encode'): Buffer {
-      const problems = schemaProblems(type, value);
-      if (problems.length > 0) {
-        throw new SluiceError('SLUICE_ERR_RECORD_INVALID', { where, schema: name, message: problems.join('; ') });
-      }
+      validate(type, name, value, where);
       return type.toBuffer(value);
     },
+    validate: (value: unknown, where: string) => validate(type, name, value, where),
     decode: decoder(type, name, undefined),
     decoderFor(writer: Schema<unknown>) {
       return decoder(type, name, writer.type === type ? undefined : type.createResolver(writer.type));
@@ -109,6 +109,12 @@ function decoder(type: avro.Type, name: string, resolver: avro.Resolver | undefi
       throw new SluiceError('SLUICE_ERR_RECORD_UNDECODABLE', { where, schema: name, message: (err as Error).message }, { cause: err });
     }
   };
+}
+
+function validate(type: avro.Type, name: string, value: unknown, where: string): void {
+  // The plain check is fast; the problem list is built only for a value that fails it.
+  if (type.isValid(value)) return;
+  throw new SluiceError('SLUICE_ERR_RECORD_INVALID', { where, schema: name, message: schemaProblems(type, value).join('; ') });
 }
 
 function schemaProblems(type: avro.Type, value: unknown): string[] {

@@ -3,12 +3,14 @@ import type { Logger } from '../core/log.js';
 import type { AnyStreamlet, BatchOptions, Inlet, JsonHandler, OutletSpec, StreamletContext } from '../core/streamlet.js';
 import type { DeadLetters } from './dead-letters.js';
 import type { EndpointServer } from './endpoints.js';
+import { ProducedRecord } from './produced-record.js';
 import type { RawRecord, RuntimeSink, RuntimeSource } from './runtime.js';
 
 export interface InletWiring {
   readonly topic: string;
   readonly source: RuntimeSource;
-  readonly decode: (bytes: Buffer, where: string) => unknown;
+  /** The record's value as this inlet's schema reads it; throws SLUICE_ERR_RECORD_UNDECODABLE. */
+  readonly read: (record: RawRecord, where: string) => unknown;
 }
 
 export interface OutletWiring {
@@ -77,7 +79,8 @@ async function emitAll(wiring: ContextWiring, outletName: string, values: readon
   const records: RawRecord[] = [];
   for (const value of values) {
     try {
-      records.push({ payload: outlet.spec.schema.encode(value, where), key: outlet.spec.key?.(value) });
+      outlet.spec.schema.validate(value, where);
+      records.push(new ProducedRecord(value, outlet.spec.schema, outlet.spec.key));
     } catch (err) {
       // An invalid output is the streamlet's bug, but one bad record must not stop the stream.
       await wiring.deadLetters.write({ topic: where, streamlet: wiring.name, inlet: outletName, reason: messageOf(err), payload: Buffer.from(safeJson(value)) }, wiring.killed);
@@ -112,7 +115,7 @@ class HostInlet implements Inlet<unknown> {
         const values: unknown[] = [];
         for (const record of batch.records) {
           try {
-            values.push(this.wired.decode(record.payload, where));
+            values.push(this.wired.read(record, where));
           } catch (err) {
             await this.wiring.deadLetters.write({ topic: this.wired.topic, streamlet: this.wiring.name, inlet: this.name, reason: messageOf(err), payload: record.payload }, this.wiring.killed);
           }

@@ -210,10 +210,13 @@ function wireInlets(application: Application, runtime: Runtime, name: string): M
     const topic = application.topics.find((t) => t.consumers.some((c) => c.streamlet === name && c.inlet === inletName));
     if (!topic) continue;
     const schema = reader as Schema<unknown>;
+    const decode = schema.decoderFor(topic.schema);
+    // Same schema on both ends: a value produced in this process is passed on as it is.
+    const shared = schema.type.equals(topic.schema.type);
     inlets.set(inletName, {
       topic: topic.name,
       source: runtime.source({ topic: topic.name, streamlet: name, inlet: inletName }),
-      decode: schema.decoderFor(topic.schema),
+      read: (record, where) => (shared && record.value !== undefined ? record.value : decode(record.payload, where)),
     });
   }
   return inlets;

@@ -18,7 +18,13 @@ export interface OutletBinding {
 }
 
 export interface RawRecord {
+  /** The record's Avro encoding. For a record produced in this process it is encoded on first use. */
   readonly payload: Buffer;
+  /**
+   * The value itself, when the record was produced in this process: a consumer that reads with
+   * the producer's own schema takes it as it is, with no encode or decode between them.
+   */
+  readonly value?: unknown;
   readonly key?: string;
 }
 

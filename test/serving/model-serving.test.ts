@@ -175,6 +175,18 @@ describe('model-serving', () => {
     expect(Buffer.compare(h.deadLetters[0]?.payload ?? Buffer.alloc(0), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))).toBe(0);
   });
 
+  it('answers a record without products with an empty result, in a batch with others', async () => {
+    const h = await start();
+    await install(h, recommenderDescriptor('recommender-a'));
+    await h.send('in-0', [recommenderRecord(1), { user: 3, products: [], datatype: 'empty' }, recommenderRecord(2)]);
+    await h.until(() => h.outputs('out').length === 3);
+    const [first, empty, last] = results(h.outputs('out'));
+    expect(empty?.modelResult).toEqual({ products: [], probabilities: [] });
+    expect(empty?.modelResultMetadata).toMatchObject({ errors: '', modelName: 'recommender-a' });
+    expect(first?.modelResult.probabilities).toHaveLength(recommenderRecord(1).products.length);
+    expect(last?.modelResult.probabilities).toHaveLength(recommenderRecord(2).products.length);
+  });
+
   it('gives a record whose scoring fails an error result, and scores the rest of its batch', async () => {
     const h = await start();
     await install(h, recommenderDescriptor('recommender-a'));

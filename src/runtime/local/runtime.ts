@@ -39,8 +39,18 @@ export class LocalRuntime implements Runtime {
     const topic = this.topic(binding.topic);
     const group = groupName(binding);
     const closing = new AbortController();
+    // Callers pass the same signal on every pull; combining it once matters, since every
+    // AbortSignal.any() stays registered on its sources (nodejs/node#55351).
+    let given: AbortSignal | undefined;
+    let combined = closing.signal;
     return {
-      pull: (options) => topic.pull(group, { ...options, signal: options.signal ? AbortSignal.any([options.signal, closing.signal]) : closing.signal }),
+      pull: (options) => {
+        if (options.signal !== given) {
+          given = options.signal;
+          combined = given ? AbortSignal.any([given, closing.signal]) : closing.signal;
+        }
+        return topic.pull(group, { ...options, signal: combined });
+      },
       close: async () => {
         closing.abort();
         topic.rewind(group);

@@ -49,7 +49,8 @@ export class LocalTopic {
 
   /** Appends in order, waiting for room as needed. Without consumer groups records are discarded. */
   async append(records: readonly RawRecord[], signal?: AbortSignal): Promise<void> {
-    await this.fairShare.turn();
+    const turn = this.fairShare.turn();
+    if (turn) await turn;
     if (this.groups.size === 0) return;
     let next = 0;
     while (next < records.length) {
@@ -73,7 +74,8 @@ export class LocalTopic {
   }
 
   async pull(groupName: string, options: PullOptions): Promise<SourceBatch | null> {
-    await this.fairShare.turn();
+    const turn = this.fairShare.turn();
+    if (turn) await turn;
     const group = this.group(groupName);
     while (group.cursor === this.end) {
       if (this.ended || options.signal?.aborted) return null;
