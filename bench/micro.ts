@@ -151,8 +151,20 @@ console.log(`per-record cost of each stage (best of 5 passes over ${N.toLocaleSt
 for (const [label, us] of rows) console.log(`  ${label.padEnd(width)}  ${us.toFixed(3).padStart(7)} µs`);
 const stage = (prefix: string) => rows.find(([l]) => l.startsWith(prefix))?.[1] ?? 0;
 const pipelineSum =
-  stage('generate') + stage('RecommenderRecord: Schema.encode') + stage('RecommenderRecord: Schema.decode') + stage('adapter.toInputs') + stage('onnxruntime') +
-  stage('adapter.fromOutputs') + stage('RecommenderResult: Schema.encode') + stage('RecommenderResult: Schema.decode');
-console.log(`  ${'sum of the pipeline stages (no what-ifs)'.padEnd(width)}  ${pipelineSum.toFixed(3).padStart(7)} µs  → at most ${Math.round(1e6 / pipelineSum).toLocaleString('en-US')} records/s on one thread`);
-const avro = stage('RecommenderRecord: Schema.encode') + stage('RecommenderRecord: Schema.decode') + stage('RecommenderResult: Schema.encode') + stage('RecommenderResult: Schema.decode');
+  stage('generate') +
+  stage('RecommenderRecord: Schema.encode') +
+  stage('RecommenderRecord: Schema.decode') +
+  stage('adapter.toInputs') +
+  stage('onnxruntime') +
+  stage('adapter.fromOutputs') +
+  stage('RecommenderResult: Schema.encode') +
+  stage('RecommenderResult: Schema.decode');
+console.log(
+  `  ${'sum of the pipeline stages (no what-ifs)'.padEnd(width)}  ${pipelineSum.toFixed(3).padStart(7)} µs  → at most ${Math.round(1e6 / pipelineSum).toLocaleString('en-US')} records/s on one thread`,
+);
+const avro =
+  stage('RecommenderRecord: Schema.encode') +
+  stage('RecommenderRecord: Schema.decode') +
+  stage('RecommenderResult: Schema.encode') +
+  stage('RecommenderResult: Schema.decode');
 console.log(`  ${'  of which Avro between streamlets'.padEnd(width)}  ${avro.toFixed(3).padStart(7)} µs  (${((100 * avro) / pipelineSum).toFixed(0)}%)`);

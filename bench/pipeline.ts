@@ -114,7 +114,10 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
     }
     const start = probe.windowStart;
     const end = probe.windowEnd;
-    if (!start || !end || !atStart) throw new Error(`the timed window was not stamped: ${JSON.stringify({ scored: probe.scored, unscored: probe.unscored, start, end, hasState: atStart !== undefined })}`);
+    if (!start || !end || !atStart)
+      throw new Error(
+        `the timed window was not stamped: ${JSON.stringify({ scored: probe.scored, unscored: probe.unscored, start, end, hasState: atStart !== undefined })}`,
+      );
     const [before, after] = await Promise.all([atStart, state()]);
     const seconds = (end.at - start.at) / 1000;
     const records = end.scored - start.scored;

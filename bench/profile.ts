@@ -90,8 +90,10 @@ async function main(): Promise<void> {
   const locate = await sourceLocator(session, profile);
   session.disconnect();
 
-  console.log(`pipeline batch-size ${batchSize}: ${Math.round(result.records / result.seconds).toLocaleString('en-US')} records/s while profiled ` +
-    `(${result.records.toLocaleString('en-US')} records, ${result.meanBatch.toFixed(1)} per model call); profile: ${relative(process.cwd(), file)}\n`);
+  console.log(
+    `pipeline batch-size ${batchSize}: ${Math.round(result.records / result.seconds).toLocaleString('en-US')} records/s while profiled ` +
+      `(${result.records.toLocaleString('en-US')} records, ${result.meanBatch.toFixed(1)} per model call); profile: ${relative(process.cwd(), file)}\n`,
+  );
   report(profile, locate, top);
 }
 
@@ -227,7 +229,8 @@ function report(profile: Profile, locate: Locator, top: number): void {
   }
 
   const name = (f: CallFrame) => f.functionName || '(anonymous)';
-  const at = (f: CallFrame) => (f.url === '' ? (f.scriptId === '0' || f.functionName.startsWith('(') ? '' : '(eval: avsc codec)') : locate(f, f.lineNumber, f.columnNumber));
+  const at = (f: CallFrame) =>
+    f.url === '' ? (f.scriptId === '0' || f.functionName.startsWith('(') ? '' : '(eval: avsc codec)') : locate(f, f.lineNumber, f.columnNumber);
 
   console.log(`By area (self time, ${(total / 1000).toFixed(0)} ms sampled):`);
   for (const [where, us] of [...areas].sort((a, b) => b[1] - a[1]).slice(0, 16)) console.log(`  ${pct(us)}  ${where}`);
@@ -239,7 +242,10 @@ function report(profile: Profile, locate: Locator, top: number): void {
   }
 
   console.log('\nWho calls the top 10 (share of their self time by caller):');
-  for (const { frame } of [...fnSelf.values()].filter((f) => f.frame.functionName !== '(garbage collector)').sort((a, b) => b.us - a.us).slice(0, 10)) {
+  for (const { frame } of [...fnSelf.values()]
+    .filter((f) => f.frame.functionName !== '(garbage collector)')
+    .sort((a, b) => b.us - a.us)
+    .slice(0, 10)) {
     const split = [...(callers.get(fnKey(frame)) ?? new Map<string, number>())].sort((a, b) => b[1] - a[1]);
     const sum = split.reduce((a, [, us]) => a + us, 0);
     const shown = split.slice(0, 3).map(([k, us]) => {
@@ -250,11 +256,16 @@ function report(profile: Profile, locate: Locator, top: number): void {
   }
 
   console.log(`\nTop ${top} source lines by self time:`);
-  for (const [where, { us, fn }] of [...lines].filter(([where]) => !where.startsWith('(eval)')).sort((a, b) => b[1].us - a[1].us).slice(0, top)) console.log(`  ${pct(us)}  ${where.padEnd(52)} in ${fn}`);
+  for (const [where, { us, fn }] of [...lines]
+    .filter(([where]) => !where.startsWith('(eval)'))
+    .sort((a, b) => b[1].us - a[1].us)
+    .slice(0, top))
+    console.log(`  ${pct(us)}  ${where.padEnd(52)} in ${fn}`);
 
   console.log(`\nTop ${top} Sluice functions by total (inclusive) time:`);
-  const ours = [...fnSelf.values(), ...[...fnTotal.keys()].filter((k) => !fnSelf.has(k)).map((k) => ({ frame: frameOf(k), us: 0 }))]
-    .filter(({ frame }) => /\/(src|examples|bench)\//.test(frame.url) && !frame.url.includes('node_modules'));
+  const ours = [...fnSelf.values(), ...[...fnTotal.keys()].filter((k) => !fnSelf.has(k)).map((k) => ({ frame: frameOf(k), us: 0 }))].filter(
+    ({ frame }) => /\/(src|examples|bench)\//.test(frame.url) && !frame.url.includes('node_modules'),
+  );
   const uniq = new Map(ours.map((o) => [fnKey(o.frame), o.frame]));
   for (const [key, frame] of [...uniq].sort((a, b) => (fnTotal.get(b[0]) ?? 0) - (fnTotal.get(a[0]) ?? 0)).slice(0, top)) {
     console.log(`  ${pct(fnTotal.get(key) ?? 0)} total  ${name(frame).padEnd(32)} ${at(frame)}`);

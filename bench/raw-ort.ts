@@ -72,7 +72,7 @@ export async function measureRawOrt(session: InferenceSession, batches: readonly
   if (batches.length === 0) throw new Error('no batches');
   let i = 0;
   const next = (): Batch => batches[i++ % batches.length] as Batch;
-  for (let done = 0; done < warmup; ) {
+  for (let done = 0; done < warmup;) {
     const batch = next();
     await session.run(batch.feeds);
     done += batch.records;

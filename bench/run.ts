@@ -25,7 +25,6 @@ interface Args {
   readonly json: string | undefined;
 }
 
-
 function parseArgs(argv: readonly string[]): Args {
   let quick = false;
   let rounds: number | undefined;
@@ -39,7 +38,11 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--no-json') json = undefined;
     else if (arg === '--help' || arg === '-h') {
       console.log('usage: npx tsx bench/run.ts [--quick] [--rounds=N] [--only=raw|pipeline|<id>,...] [--json=PATH|--no-json]');
-      console.log(`ids: ${configs(false).map((c) => c.id).join(', ')}`);
+      console.log(
+        `ids: ${configs(false)
+          .map((c) => c.id)
+          .join(', ')}`,
+      );
       process.exit(0);
     } else {
       console.error(`unknown argument ${arg} (try --help)`);
@@ -121,7 +124,8 @@ function summarize(config: Config, runs: readonly Run[]): Omit<Summary, 'vsRawOr
   };
 }
 
-const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
+const fmt = (n: number, digits = 0): string =>
+  Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–';
 const si = (n: number): string => (!Number.isFinite(n) ? '–' : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
 
 function table(summaries: readonly Summary[]): string {
@@ -176,12 +180,18 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const all = configs(args.quick).filter((c) => !args.only || args.only.includes(c.kind) || args.only.includes(c.id));
   if (all.length === 0) {
-    console.error(`--only matches nothing (ids: ${configs(false).map((c) => c.id).join(', ')})`);
+    console.error(
+      `--only matches nothing (ids: ${configs(false)
+        .map((c) => c.id)
+        .join(', ')})`,
+    );
     process.exit(2);
   }
   const started = new Date();
   const box = machine();
-  console.log(`sluice bench${args.quick ? ' (quick)' : ''}: ${box.cpus} cpus (${box.cpuModel}), node ${box.node}, onnxruntime-node ${box.onnxruntime}, load ${box.loadavg.join(' ')}, sources ${box.sourceDigest}`);
+  console.log(
+    `sluice bench${args.quick ? ' (quick)' : ''}: ${box.cpus} cpus (${box.cpuModel}), node ${box.node}, onnxruntime-node ${box.onnxruntime}, load ${box.loadavg.join(' ')}, sources ${box.sourceDigest}`,
+  );
 
   const model = await prepareModel();
   // Raw onnxruntime cycles through the batches of the stream's first POOL records.
@@ -200,7 +210,13 @@ async function main(): Promise<void> {
           if (!session) throw new Error('no session');
           run = await measureRawOrt(session, rawBatches.get(config.batchSize) ?? [], warmup, config.records);
         } else {
-          run = await measurePipeline({ batchSize: config.batchSize, records: config.records, warmup, model: model.descriptor, modelsDirectory: model.modelsDirectory });
+          run = await measurePipeline({
+            batchSize: config.batchSize,
+            records: config.records,
+            warmup,
+            model: model.descriptor,
+            modelsDirectory: model.modelsDirectory,
+          });
         }
         runs.get(config.id)?.push(run);
         console.log(
@@ -232,7 +248,13 @@ async function main(): Promise<void> {
     ? {
         'pipeline >= 0.5x raw onnxruntime (batch 512)': { value: pipe512.vsRawOrt ?? Number.NaN, met: (pipe512.vsRawOrt ?? 0) >= 0.5 },
         'pipeline > 100,000 records/s (batch-size 512)': { value: pipe512.recordsPerSecond.median, met: pipe512.recordsPerSecond.median > 100_000 },
-        ...(pipe1 ? { 'batching gain: batch-size 512 over the reference design (batch-size 1)': { value: pipe512.recordsPerSecond.median / pipe1.recordsPerSecond.median } } : {}),
+        ...(pipe1
+          ? {
+              'batching gain: batch-size 512 over the reference design (batch-size 1)': {
+                value: pipe512.recordsPerSecond.median / pipe1.recordsPerSecond.median,
+              },
+            }
+          : {}),
       }
     : {};
   if (pipe512) {
@@ -252,7 +274,17 @@ async function main(): Promise<void> {
 
   if (args.json) {
     await mkdir(dirname(args.json), { recursive: true });
-    const result = { startedAt: started.toISOString(), finishedAt: new Date().toISOString(), machine: box, quick: args.quick, rounds: args.rounds, warmupShare: WARMUP_SHARE, model: model.descriptor.modelName, results: summaries, aims };
+    const result = {
+      startedAt: started.toISOString(),
+      finishedAt: new Date().toISOString(),
+      machine: box,
+      quick: args.quick,
+      rounds: args.rounds,
+      warmupShare: WARMUP_SHARE,
+      model: model.descriptor.modelName,
+      results: summaries,
+      aims,
+    };
     await writeFile(args.json, `${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
     console.log(`\nresults written to ${args.json}`);
   }

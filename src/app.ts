@@ -73,4 +73,3 @@ export async function runApplication(options: ApplicationOptions): Promise<Start
   const running = await startApplication({ application, runtime, settings: settings.host, streamlets: settings.streamlets, log });
   return { ...running, application, settings, runtime };
 }
-

@@ -59,8 +59,18 @@ export async function startStreamlet(definition: AnyStreamlet, options: HarnessO
   }
 
   const topics: ApplicationTopic[] = [
-    ...Object.entries(definition.inlets).map(([inlet, schema]) => ({ name: inletTopic(inlet), schema: schema as Schema, producers: [], consumers: [{ streamlet: name, inlet }] })),
-    ...Object.entries(definition.outlets).map(([outlet, spec]) => ({ name: outletTopic(outlet), schema: spec.schema as Schema, producers: [{ streamlet: name, outlet }], consumers: [] })),
+    ...Object.entries(definition.inlets).map(([inlet, schema]) => ({
+      name: inletTopic(inlet),
+      schema: schema as Schema,
+      producers: [],
+      consumers: [{ streamlet: name, inlet }],
+    })),
+    ...Object.entries(definition.outlets).map(([outlet, spec]) => ({
+      name: outletTopic(outlet),
+      schema: spec.schema as Schema,
+      producers: [{ streamlet: name, outlet }],
+      consumers: [],
+    })),
     { name: DEAD_LETTERS_TOPIC, schema: DeadLetter as Schema, producers: [], consumers: [] },
   ];
   const application = createApplication(`${name}.testkit`, [{ name, className: TESTKIT, definition }], topics);
@@ -72,13 +82,20 @@ export async function startStreamlet(definition: AnyStreamlet, options: HarnessO
       producers: 1,
     })),
   });
-  const feeders = new Map<string, RuntimeSink>(Object.keys(definition.inlets).map((inlet) => [inlet, runtime.sink({ topics: [inletTopic(inlet)], streamlet: TESTKIT, outlet: inlet })]));
+  const feeders = new Map<string, RuntimeSink>(
+    Object.keys(definition.inlets).map((inlet) => [inlet, runtime.sink({ topics: [inletTopic(inlet)], streamlet: TESTKIT, outlet: inlet })]),
+  );
 
   const app = await startApplication({
     application,
     runtime,
     log,
-    settings: { http: { host: '127.0.0.1', port: 0 }, drainTimeout: 5_000, restart: { maxRestarts: 0, backoffMin: 10, backoffMax: 10 }, batch: { maxSize: 512, maxWait: 0 } },
+    settings: {
+      http: { host: '127.0.0.1', port: 0 },
+      drainTimeout: 5_000,
+      restart: { maxRestarts: 0, backoffMin: 10, backoffMax: 10 },
+      batch: { maxSize: 512, maxWait: 0 },
+    },
     streamlets: new Map([[name, { config, volumes }]]),
   });
 

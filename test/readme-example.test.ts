@@ -20,7 +20,10 @@ const Threshold = defineStreamlet({
   config: { limit: config.double({ description: 'Lowest value passed', default: 10 }) },
   async run(ctx) {
     for await (const batch of ctx.inlet('in').batches()) {
-      await ctx.emitAll('out', batch.filter((r) => r.value > ctx.config.limit));
+      await ctx.emitAll(
+        'out',
+        batch.filter((r) => r.value > ctx.config.limit),
+      );
     }
   },
 });
@@ -28,7 +31,10 @@ const Threshold = defineStreamlet({
 describe('the README streamlet', () => {
   it('passes readings above its configured limit', async () => {
     const h = await startStreamlet(Threshold, { config: { limit: '2.5' } });
-    await h.send('in', [1, 2, 3, 4].map((value) => ({ sensor: `s${value}`, value })));
+    await h.send(
+      'in',
+      [1, 2, 3, 4].map((value) => ({ sensor: `s${value}`, value })),
+    );
     await h.endInput('in');
     await h.stop();
     expect(h.outputs('out')).toEqual([

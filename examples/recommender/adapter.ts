@@ -15,9 +15,11 @@ export const recommenderAdapter: ServingAdapter<RecommenderRecord, RecommenderSe
     for (const input of ['users', 'products']) {
       const spec = metadata.inputs.find((s) => s.name === input);
       if (!spec) problems.push(`the model has no input '${input}' (its inputs: ${names(metadata.inputs)})`);
-      else if (spec.dtype !== 'float32' || spec.shape.length !== 2) problems.push(`input '${input}' must be float32 [n,1], the model has ${spec.dtype} [${spec.shape.join(',')}]`);
+      else if (spec.dtype !== 'float32' || spec.shape.length !== 2)
+        problems.push(`input '${input}' must be float32 [n,1], the model has ${spec.dtype} [${spec.shape.join(',')}]`);
     }
-    if (!metadata.outputs.some((s) => s.name === 'predictions')) problems.push(`the model has no output 'predictions' (its outputs: ${names(metadata.outputs)})`);
+    if (!metadata.outputs.some((s) => s.name === 'predictions'))
+      problems.push(`the model has no output 'predictions' (its outputs: ${names(metadata.outputs)})`);
     return problems;
   },
 

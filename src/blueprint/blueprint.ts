@@ -119,7 +119,11 @@ export function readBlueprint(doc: HoconDocument, source: BlueprintSource): { bl
 function readStreamlets(reading: Reading, declared: HoconValue | undefined): BlueprintStreamlet[] {
   const { doc, report } = reading;
   if (declared === undefined) {
-    report('missing-streamlets', ['blueprint'], 'blueprint has no "streamlets" section: name each streamlet and its class, e.g. streamlets { ingress = package.Class }');
+    report(
+      'missing-streamlets',
+      ['blueprint'],
+      'blueprint has no "streamlets" section: name each streamlet and its class, e.g. streamlets { ingress = package.Class }',
+    );
     return [];
   }
   if (!isObject(declared)) {
@@ -146,7 +150,11 @@ function readConnections(reading: Reading, declared: HoconValue | undefined): Bl
   const { doc, report } = reading;
   if (declared === undefined) return [];
   if (!isObject(declared)) {
-    report('invalid-value', ['blueprint', 'connections'], `blueprint.connections must be an object of streamlet.outlet = [streamlet.inlet, ...] entries, found ${describe(declared)}`);
+    report(
+      'invalid-value',
+      ['blueprint', 'connections'],
+      `blueprint.connections must be an object of streamlet.outlet = [streamlet.inlet, ...] entries, found ${describe(declared)}`,
+    );
     return [];
   }
   const topics: BlueprintTopic[] = [];
@@ -165,7 +173,14 @@ function readConnections(reading: Reading, declared: HoconValue | undefined): Bl
       if (typeof producer === 'string') report('malformed-port', at, producer);
       else producers.push(producer);
     }
-    const topic = makeTopic(ref.replaceAll('.', '-'), 'connections', producers, readRefs(reading, value, 'in', at, shown), hoconKey(shown), positionOf(doc, at));
+    const topic = makeTopic(
+      ref.replaceAll('.', '-'),
+      'connections',
+      producers,
+      readRefs(reading, value, 'in', at, shown),
+      hoconKey(shown),
+      positionOf(doc, at),
+    );
     reading.origins.set(topic, `connection ${formatPath(segments)}`);
     topics.push(topic);
   }
@@ -177,7 +192,11 @@ function readTopics(reading: Reading, declared: HoconValue | undefined): Bluepri
   const { doc, report } = reading;
   if (declared === undefined) return [];
   if (!isObject(declared)) {
-    report('invalid-value', ['blueprint', 'topics'], `blueprint.topics must be an object of topic-name { producers = [...], consumers = [...] } entries, found ${describe(declared)}`);
+    report(
+      'invalid-value',
+      ['blueprint', 'topics'],
+      `blueprint.topics must be an object of topic-name { producers = [...], consumers = [...] } entries, found ${describe(declared)}`,
+    );
     return [];
   }
   const topics: BlueprintTopic[] = [];
@@ -206,7 +225,11 @@ function readTopics(reading: Reading, declared: HoconValue | undefined): Bluepri
     // Judged on what was written, so malformed producers do not also read as "no producers".
     const written = definition['producers'];
     if (name === DEAD_LETTERS_TOPIC && Array.isArray(written) && written.length > 0) {
-      report('dead-letters-producer', [...at, 'producers'], `topic "${DEAD_LETTERS_TOPIC}" is written by the runtime: it takes consumers only, remove its producers`);
+      report(
+        'dead-letters-producer',
+        [...at, 'producers'],
+        `topic "${DEAD_LETTERS_TOPIC}" is written by the runtime: it takes consumers only, remove its producers`,
+      );
     } else if (name !== DEAD_LETTERS_TOPIC && (written === undefined || (Array.isArray(written) && written.length === 0))) {
       report('no-producer', at, `topic "${name}" has no producers: list at least one outlet, e.g. producers = [streamlet.out]`);
     }
@@ -234,14 +257,22 @@ function checkTopicNames(reading: Reading, topics: readonly BlueprintTopic[]): v
 function readModules(reading: Reading, declared: HoconValue | undefined, file: string): Record<string, string> {
   if (declared === undefined) return {};
   if (!isObject(declared)) {
-    reading.report('invalid-value', ['blueprint', 'modules'], `blueprint.modules must be an object of package = "./path/to/module.js" entries, found ${describe(declared)}`);
+    reading.report(
+      'invalid-value',
+      ['blueprint', 'modules'],
+      `blueprint.modules must be an object of package = "./path/to/module.js" entries, found ${describe(declared)}`,
+    );
     return {};
   }
   const modules: Record<string, string> = {};
   for (const [segments, value] of leaves(declared)) {
     const pkg = segments.join('.');
     if (typeof value !== 'string' || value.trim() === '') {
-      reading.report('invalid-value', ['blueprint', 'modules', ...segments], `module of package "${pkg}" must be a path such as "./streamlets.js", found ${describe(value)}`);
+      reading.report(
+        'invalid-value',
+        ['blueprint', 'modules', ...segments],
+        `module of package "${pkg}" must be a path such as "./streamlets.js", found ${describe(value)}`,
+      );
       continue;
     }
     modules[pkg] = path.resolve(path.dirname(path.resolve(file)), value.trim());
@@ -256,7 +287,9 @@ function readRefs(reading: Reading, list: readonly HoconValue[], example: string
     const position = positionOf(reading.doc, [...at, index]) ?? positionOf(reading.doc, at);
     const key = hoconKey([...shown, index]);
     if (typeof item !== 'string') {
-      reading.problems.push(withPosition({ rule: 'invalid-value', key, message: `expected a port such as streamlet.port at ${key}, found ${describe(item)}` }, position));
+      reading.problems.push(
+        withPosition({ rule: 'invalid-value', key, message: `expected a port such as streamlet.port at ${key}, found ${describe(item)}` }, position),
+      );
       return;
     }
     const ref = parsePortRef(item, example, key, position);

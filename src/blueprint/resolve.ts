@@ -94,7 +94,11 @@ export function createStreamletResolver(options: StreamletResolverOptions = {}):
       try {
         loaded = await load(candidate);
       } catch (err) {
-        throw new SluiceError('SLUICE_ERR_STREAMLET_LOAD_FAILED', { className, message: `${candidate.origin} failed to load: ${messageOf(err)}` }, { cause: err });
+        throw new SluiceError(
+          'SLUICE_ERR_STREAMLET_LOAD_FAILED',
+          { className, message: `${candidate.origin} failed to load: ${messageOf(err)}` },
+          { cause: err },
+        );
       }
       if (Object.hasOwn(loaded, name)) {
         const definition: unknown = loaded[name];

@@ -115,7 +115,8 @@ function check(read: { blueprint: Blueprint; problems: readonly BlueprintProblem
 
   const definitions = new Map<string, AnyStreamlet>();
   for (const streamlet of blueprint.streamlets) {
-    const resolved = classes.get(streamlet.className) ?? new SluiceError('SLUICE_ERR_STREAMLET_NOT_FOUND', { className: streamlet.className, message: 'it was not resolved' });
+    const resolved =
+      classes.get(streamlet.className) ?? new SluiceError('SLUICE_ERR_STREAMLET_NOT_FOUND', { className: streamlet.className, message: 'it was not resolved' });
     if (resolved instanceof Error) {
       const rule = isSluiceError(resolved, 'SLUICE_ERR_STREAMLET_NOT_FOUND') ? 'unknown-class' : 'class-load-failed';
       report(rule, streamlet, `streamlet "${streamlet.name}": ${resolved.message}`);
@@ -150,7 +151,12 @@ function check(read: { blueprint: Blueprint; problems: readonly BlueprintProblem
       if (why === undefined) continue;
       const reader = `"${portText(consumer.ref)}" (schema ${consumer.schema.name})`;
       if (deadLetters) report('dead-letter-schema', consumer.ref, `${reader} cannot read dead letters (schema ${DeadLetter.name}): ${why}`);
-      else report('incompatible-schema', consumer.ref, `"${portText(producers[0]?.ref ?? consumer.ref)}" writes schema ${schema.name}, which ${reader} cannot read: ${why}`);
+      else
+        report(
+          'incompatible-schema',
+          consumer.ref,
+          `"${portText(producers[0]?.ref ?? consumer.ref)}" writes schema ${schema.name}, which ${reader} cannot read: ${why}`,
+        );
     }
     topics.push({
       name: topic.name,
@@ -252,7 +258,11 @@ class PortLookup {
       this.report('outlet-as-consumer', ref, `"${text}" is an outlet, so it cannot consume topic "${topic}" (inlets of ${ref.streamlet}: ${list(inlets)})`);
     } else {
       const className = this.classOf.get(ref.streamlet) ?? '?';
-      this.report('unknown-port', ref, `streamlet "${ref.streamlet}" (${className}) has no port "${ref.port}" (inlets: ${list(inlets)}; outlets: ${list(outlets)})`);
+      this.report(
+        'unknown-port',
+        ref,
+        `streamlet "${ref.streamlet}" (${className}) has no port "${ref.port}" (inlets: ${list(inlets)}; outlets: ${list(outlets)})`,
+      );
     }
     return undefined;
   }

@@ -9,7 +9,11 @@ export async function applicationArgs(args: ParsedArgs): Promise<ApplicationOpti
   if (blueprint === undefined) throw new UsageError('missing the blueprint file');
   const stray = rest.find((arg) => arg.indexOf('=') <= 0);
   if (stray !== undefined) {
-    throw new UsageError(stray.includes('=') ? `override ${JSON.stringify(stray)} has no key: overrides are key=value` : `unexpected argument ${JSON.stringify(stray)}: overrides are key=value`);
+    throw new UsageError(
+      stray.includes('=')
+        ? `override ${JSON.stringify(stray)} has no key: overrides are key=value`
+        : `unexpected argument ${JSON.stringify(stray)}: overrides are key=value`,
+    );
   }
   const conf = args.flags.get('--conf') ?? [];
   for (const file of [blueprint, ...conf]) await readableFile(file);

@@ -74,7 +74,9 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     return 0;
   }
   try {
-    return await (await command.load())(rest, io);
+    return await (
+      await command.load()
+    )(rest, io);
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`sluice ${name}: ${err.message}\n\nusage: ${command.usage}\n`);

@@ -16,13 +16,19 @@ import path from 'node:path';
 import { SluiceError, messageOf } from './errors.js';
 
 /** 1-based line and column; `file` is the path given, or `<text>`. */
-export interface SourcePosition { readonly file: string; readonly line: number; readonly column: number }
+export interface SourcePosition {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
 
 /**
  * One place a key was set: `value` for `key = value` or `key: value`, `object` for a value
  * written as an object (`key { ... }`, `key = { ... }`), `append` for `key += value`.
  */
-export interface KeyDefinition extends SourcePosition { readonly kind: 'value' | 'object' | 'append' }
+export interface KeyDefinition extends SourcePosition {
+  readonly kind: 'value' | 'object' | 'append';
+}
 
 export type HoconValue = string | number | boolean | null | HoconValue[] | { [key: string]: HoconValue };
 
@@ -153,7 +159,10 @@ class Lexer {
   /** The whole text as one path expression (for {@link parsePath}). */
   pathOnly(): string[] {
     const pos = this.pos();
-    return pathFromPieces(this.pathPieces(pos, (c) => c === undefined), pos);
+    return pathFromPieces(
+      this.pathPieces(pos, (c) => c === undefined),
+      pos,
+    );
   }
 
   private pos(): SourcePosition {
@@ -216,7 +225,10 @@ class Lexer {
       if (c === '\\') {
         out += this.escape();
       } else if (c < ' ') {
-        throw syntaxError(this.pos(), `control character U+${c.charCodeAt(0).toString(16).padStart(4, '0')} in a quoted string; write it as an escape such as \\t`);
+        throw syntaxError(
+          this.pos(),
+          `control character U+${c.charCodeAt(0).toString(16).padStart(4, '0')} in a quoted string; write it as an escape such as \\t`,
+        );
       } else {
         out += c;
         this.advance(1);
@@ -279,7 +291,10 @@ function pathFromPieces(all: readonly Piece[], pos: SourcePosition): string[] {
   const pieces = all.slice(from, to);
   const shown = pieces.map((p) => (p.kind === 'quoted' ? JSON.stringify(p.text) : p.text)).join('');
   const empty = (): SluiceError =>
-    syntaxError(pos, `invalid path ${shown || '""'}: a path element is empty (write "" for an empty key; a path may not start or end with '.' or contain '..')`);
+    syntaxError(
+      pos,
+      `invalid path ${shown || '""'}: a path element is empty (write "" for an empty key; a path may not start or end with '.' or contain '..')`,
+    );
   const segments: string[] = [];
   let current = '';
   let touched = false;
@@ -313,17 +328,51 @@ function pathFromPieces(all: readonly Piece[], pos: SourcePosition): string[] {
  * `defs`: the places in the text this entry stands for, usually one; none for the object that a
  * dotted key implies (`a` in `a.b = 1`), several once consecutive object literals are merged.
  */
-interface Entry { readonly node: Node; readonly pos: SourcePosition | undefined; readonly defs: readonly KeyDefinition[] }
+interface Entry {
+  readonly node: Node;
+  readonly pos: SourcePosition | undefined;
+  readonly defs: readonly KeyDefinition[];
+}
 /** `raw` is the text as written (numbers concatenate as written); `ws` marks whitespace between concatenated parts. */
-interface ScalarNode { readonly kind: 'scalar'; readonly value: string | number | boolean | null; readonly raw: string; readonly ws: boolean; readonly pos: SourcePosition }
-interface ObjectNode { readonly kind: 'object'; readonly fields: Map<string, Entry[]>; readonly pos: SourcePosition }
-interface ArrayNode { readonly kind: 'array'; readonly items: readonly Node[]; readonly pos: SourcePosition }
+interface ScalarNode {
+  readonly kind: 'scalar';
+  readonly value: string | number | boolean | null;
+  readonly raw: string;
+  readonly ws: boolean;
+  readonly pos: SourcePosition;
+}
+interface ObjectNode {
+  readonly kind: 'object';
+  readonly fields: Map<string, Entry[]>;
+  readonly pos: SourcePosition;
+}
+interface ArrayNode {
+  readonly kind: 'array';
+  readonly items: readonly Node[];
+  readonly pos: SourcePosition;
+}
 /** `prefix`: where the including object sits, for substitutions in included files (looked up there first). */
-interface SubstNode { readonly kind: 'subst'; readonly path: readonly string[]; readonly optional: boolean; readonly prefix: readonly string[] | undefined; readonly text: string; readonly pos: SourcePosition }
+interface SubstNode {
+  readonly kind: 'subst';
+  readonly path: readonly string[];
+  readonly optional: boolean;
+  readonly prefix: readonly string[] | undefined;
+  readonly text: string;
+  readonly pos: SourcePosition;
+}
 /** `appendTo` is set for `key += value`, to explain type errors in its terms. */
-interface ConcatNode { readonly kind: 'concat'; readonly parts: readonly Node[]; readonly appendTo: string | undefined; readonly pos: SourcePosition }
+interface ConcatNode {
+  readonly kind: 'concat';
+  readonly parts: readonly Node[];
+  readonly appendTo: string | undefined;
+  readonly pos: SourcePosition;
+}
 /** A value already resolved (from a substitution), merged like any other definition. */
-interface ResolvedNode { readonly kind: 'resolved'; readonly value: Resolved; readonly pos: SourcePosition | undefined }
+interface ResolvedNode {
+  readonly kind: 'resolved';
+  readonly value: Resolved;
+  readonly pos: SourcePosition | undefined;
+}
 type Node = ScalarNode | ObjectNode | ArrayNode | SubstNode | ConcatNode | ResolvedNode;
 
 function addField(object: ObjectNode, key: readonly string[], node: Node, pos: SourcePosition, kind: KeyDefinition['kind']): void {
@@ -478,7 +527,10 @@ class Parser {
     const name = formatPath(key);
     if (sep.kind !== '=' && sep.kind !== ':' && sep.kind !== '+=' && sep.kind !== '{') {
       const ends = sep.kind === 'newline' || sep.kind === ',' || sep.kind === '}' || sep.kind === 'eof';
-      throw syntaxError(sep.pos, ends ? `key ${name} has no value: expected '=', ':' or '{' after it` : `expected '=', ':' or '{' after key ${name}, found ${describe(sep)}`);
+      throw syntaxError(
+        sep.pos,
+        ends ? `key ${name} has no value: expected '=', ':' or '{' after it` : `expected '=', ':' or '{' after key ${name}, found ${describe(sep)}`,
+      );
     }
     if (sep.kind !== '{') this.i++;
     this.skip(false);
@@ -573,7 +625,12 @@ class Parser {
 // ---------------------------------------------------------------------------------------------
 // Includes: local .conf, .json and .properties files only
 
-interface IncludeRequest { readonly target: string; readonly kind: string; readonly required: boolean; readonly pos: SourcePosition }
+interface IncludeRequest {
+  readonly target: string;
+  readonly kind: string;
+  readonly required: boolean;
+  readonly pos: SourcePosition;
+}
 
 const INCLUDABLE = ['.properties', '.json', '.conf']; // load order for an extensionless name: HOCON last
 
@@ -651,7 +708,11 @@ type Resolved =
   | { readonly kind: 'array'; readonly items: readonly Located[] }
   | { readonly kind: 'object'; readonly fields: ReadonlyMap<string, Located> };
 /** `pos`: where the value was set (its newest definition, or newest object layer); `defs`: every definition of the key. */
-interface Located { readonly value: Resolved; readonly pos: SourcePosition | undefined; readonly defs: readonly KeyDefinition[] }
+interface Located {
+  readonly value: Resolved;
+  readonly pos: SourcePosition | undefined;
+  readonly defs: readonly KeyDefinition[];
+}
 type Layer = ObjectNode | (ResolvedNode & { readonly value: { readonly kind: 'object' } });
 
 /**
@@ -727,7 +788,9 @@ class Resolver {
       case 'scalar':
         return { value: { kind: 'scalar', value: node.value, raw: node.raw } };
       case 'array':
-        return { value: { kind: 'array', items: node.items.flatMap((item) => this.fold([{ node: item, pos: item.pos, defs: [] }], { navigate: false }) ?? []) } };
+        return {
+          value: { kind: 'array', items: node.items.flatMap((item) => this.fold([{ node: item, pos: item.pos, defs: [] }], { navigate: false }) ?? []) },
+        };
       case 'resolved':
         return node.value.kind === 'object' ? { layer: node as Layer } : { value: node.value };
       case 'subst':
@@ -752,7 +815,10 @@ class Resolver {
     const fields = new Map<string, Located>();
     const keys = new Set(layers.flatMap((layer) => [...layerKeys(layer)]));
     for (const key of keys) {
-      const field = this.fold(layers.flatMap((layer) => layerEntries(layer, key)), { navigate: false });
+      const field = this.fold(
+        layers.flatMap((layer) => layerEntries(layer, key)),
+        { navigate: false },
+      );
       if (field) fields.set(key, field);
     }
     return { kind: 'object', fields };

@@ -83,7 +83,10 @@ async function emitAll(wiring: ContextWiring, outletName: string, values: readon
       records.push(new ProducedRecord(value, outlet.spec.schema, outlet.spec.key));
     } catch (err) {
       // An invalid output is the streamlet's bug, but one bad record must not stop the stream.
-      await wiring.deadLetters.write({ topic: where, streamlet: wiring.name, inlet: outletName, reason: messageOf(err), payload: Buffer.from(safeJson(value)) }, wiring.killed);
+      await wiring.deadLetters.write(
+        { topic: where, streamlet: wiring.name, inlet: outletName, reason: messageOf(err), payload: Buffer.from(safeJson(value)) },
+        wiring.killed,
+      );
     }
   }
   if (records.length > 0) await outlet.sink.write(records, wiring.killed);
@@ -117,7 +120,10 @@ class HostInlet implements Inlet<unknown> {
           try {
             values.push(this.wired.read(record, where));
           } catch (err) {
-            await this.wiring.deadLetters.write({ topic: this.wired.topic, streamlet: this.wiring.name, inlet: this.name, reason: messageOf(err), payload: record.payload }, this.wiring.killed);
+            await this.wiring.deadLetters.write(
+              { topic: this.wired.topic, streamlet: this.wiring.name, inlet: this.name, reason: messageOf(err), payload: record.payload },
+              this.wiring.killed,
+            );
           }
         }
         pending = batch;

@@ -28,7 +28,13 @@ export class DeadLetters {
 
   async write(letter: DeadLetter, signal?: AbortSignal): Promise<void> {
     this.count++;
-    this.log.warn('record dead-lettered', { streamlet: letter.streamlet, inlet: letter.inlet, topic: letter.topic, reason: letter.reason, bytes: letter.payload.length });
+    this.log.warn('record dead-lettered', {
+      streamlet: letter.streamlet,
+      inlet: letter.inlet,
+      topic: letter.topic,
+      reason: letter.reason,
+      bytes: letter.payload.length,
+    });
     if (!this.sink) return;
     const payload = DeadLetterSchema.encode({ ...letter, timestamp: Date.now() }, 'dead-letters');
     await this.sink.write([{ payload, key: letter.topic }], signal);

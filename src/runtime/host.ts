@@ -89,15 +89,25 @@ export async function startApplication(options: HostOptions): Promise<RunningApp
     const own = options.streamlets.get(name);
     if (!streamlet || !own) throw new Error(`no settings for streamlet ${name}`);
     const slog = log.child({ streamlet: name });
-    for (const path of Object.values(own.volumes)) mkdirSync(path, { recursive: true });
     const outlets = sinks.get(name) ?? new Map<string, OutletWiring>();
     try {
       for (let attempt = 0; ; attempt++) {
         const inlets = wireInlets(application, runtime, name);
         try {
+          for (const path of Object.values(own.volumes)) mkdirSync(path, { recursive: true });
           const ctx = createContext({
-            name, definition: streamlet.definition, config: own.config, volumes: own.volumes, log: slog,
-            stopping: stopping.signal, killed: killed.signal, inlets, outlets, deadLetters, endpoints, batch: settings.batch,
+            name,
+            definition: streamlet.definition,
+            config: own.config,
+            volumes: own.volumes,
+            log: slog,
+            stopping: stopping.signal,
+            killed: killed.signal,
+            inlets,
+            outlets,
+            deadLetters,
+            endpoints,
+            batch: settings.batch,
           });
           await streamlet.definition.run(ctx);
           return;
@@ -126,7 +136,11 @@ export async function startApplication(options: HostOptions): Promise<RunningApp
   try {
     url = await endpoints.listen(settings.http.host, settings.http.port);
   } catch (err) {
-    throw new SluiceError('SLUICE_ERR_CONFIG_INVALID', { where: 'sluice.http.port', message: `cannot listen on ${settings.http.host}:${settings.http.port}: ${messageOf(err)}` }, { cause: err });
+    throw new SluiceError(
+      'SLUICE_ERR_CONFIG_INVALID',
+      { where: 'sluice.http.port', message: `cannot listen on ${settings.http.host}:${settings.http.port}: ${messageOf(err)}` },
+      { cause: err },
+    );
   }
   endpoints.json('/streamlets', () => [...application.streamlets.values()].map((s) => ({ name: s.name, className: s.className })));
 

@@ -62,7 +62,11 @@ export function resolveSettings(application: Application, layers: readonly Hocon
   };
 
   for (const key of Object.keys(merged.value)) {
-    if (key !== 'sluice') report([key], `unknown key ${key}: settings live under sluice, and <streamlet>.<key> names a streamlet's config (streamlets: ${[...application.streamlets.keys()].join(', ')})`);
+    if (key !== 'sluice')
+      report(
+        [key],
+        `unknown key ${key}: settings live under sluice, and <streamlet>.<key> names a streamlet's config (streamlets: ${[...application.streamlets.keys()].join(', ')})`,
+      );
   }
   const { streamlets: streamletsRaw, ...ownRaw } = section(merged.value.sluice, ['sluice']);
   const host = parseConfigValues(hostParameters, flatten(ownRaw));
@@ -73,7 +77,10 @@ export function resolveSettings(application: Application, layers: readonly Hocon
   const streamletsConfig = section(streamletsRaw, ['sluice', 'streamlets']);
   for (const name of Object.keys(streamletsConfig)) {
     if (!application.streamlets.has(name)) {
-      report(['sluice', 'streamlets', name], `sluice.streamlets.${name}: the blueprint has no streamlet ${name} (streamlets: ${[...application.streamlets.keys()].join(', ')})`);
+      report(
+        ['sluice', 'streamlets', name],
+        `sluice.streamlets.${name}: the blueprint has no streamlet ${name} (streamlets: ${[...application.streamlets.keys()].join(', ')})`,
+      );
     }
   }
 
@@ -95,7 +102,8 @@ export function resolveSettings(application: Application, layers: readonly Hocon
       else report([...at, 'volume-mounts', mount], `streamlet ${name}: volume mount ${mount} must be a directory path, got ${JSON.stringify(given)}`);
     }
     for (const mount of Object.keys(mounts)) {
-      if (!Object.hasOwn(declared, mount)) report([...at, 'volume-mounts', mount], `streamlet ${name}: no volume mount ${mount} (mounts: ${Object.keys(declared).join(', ') || 'none'})`);
+      if (!Object.hasOwn(declared, mount))
+        report([...at, 'volume-mounts', mount], `streamlet ${name}: no volume mount ${mount} (mounts: ${Object.keys(declared).join(', ') || 'none'})`);
     }
     streamlets.set(name, Object.freeze({ config: parsed.values, volumes: Object.freeze(volumes) }));
   }

@@ -70,7 +70,12 @@ export class ModelSlot<Record, Output, Result> {
       this.rejectedCount++;
       this.rejected.unshift({ modelName: descriptor.modelName, modelType: descriptor.modelType, reason, at: Date.now() });
       this.rejected.length = Math.min(this.rejected.length, 10);
-      this.log.error('model update rejected; the current model keeps serving', { model: descriptor.modelName, type: descriptor.modelType, error: reason, serving: this.current?.descriptor.modelName ?? null });
+      this.log.error('model update rejected; the current model keeps serving', {
+        model: descriptor.modelName,
+        type: descriptor.modelType,
+        error: reason,
+        serving: this.current?.descriptor.modelName ?? null,
+      });
       return false;
     }
     this.accepted++;
@@ -80,7 +85,11 @@ export class ModelSlot<Record, Output, Result> {
     } catch (err) {
       // A good model keeps serving even when the volume fails; only a restart would lose it.
       this.persistFailures++;
-      this.log.error('cannot persist the serving model; it serves, but a restart will not restore it', { model: descriptor.modelName, file: this.store.file, error: messageOf(err) });
+      this.log.error('cannot persist the serving model; it serves, but a restart will not restore it', {
+        model: descriptor.modelName,
+        file: this.store.file,
+        error: messageOf(err),
+      });
     }
     return true;
   }
@@ -158,7 +167,13 @@ export class ModelSlot<Record, Output, Result> {
   }
 
   private metadata(installed: Installed, errors: string, durationMs: number): ModelResultMetadata {
-    return { errors, modelName: installed.descriptor.modelName, source: installed.source, startTime: installed.stats.since, duration: Math.round(durationMs * 1000) / 1000 };
+    return {
+      errors,
+      modelName: installed.descriptor.modelName,
+      source: installed.source,
+      startTime: installed.stats.since,
+      duration: Math.round(durationMs * 1000) / 1000,
+    };
   }
 
   private async retire(installed: Installed): Promise<void> {
@@ -167,7 +182,9 @@ export class ModelSlot<Record, Output, Result> {
   }
 
   private async unload(installed: Installed): Promise<void> {
-    await installed.model.unload().catch((err: unknown) => this.log.warn('unloading a retired model failed', { model: installed.descriptor.modelName, error: messageOf(err) }));
+    await installed.model
+      .unload()
+      .catch((err: unknown) => this.log.warn('unloading a retired model failed', { model: installed.descriptor.modelName, error: messageOf(err) }));
   }
 }
 

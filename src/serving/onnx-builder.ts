@@ -68,12 +68,7 @@ export function floatAttr(name: string, value: number): AttributeProto {
 }
 
 /** One operator application. Node names are optional in ONNX; we derive one from the output for readable errors. */
-export function node(
-  opType: string,
-  inputs: readonly string[],
-  outputs: readonly string[],
-  attributes: readonly AttributeProto[] = [],
-): NodeProto {
+export function node(opType: string, inputs: readonly string[], outputs: readonly string[], attributes: readonly AttributeProto[] = []): NodeProto {
   return { opType, name: `${opType}_${outputs[0] ?? ''}`, input: [...inputs], output: [...outputs], attribute: [...attributes] };
 }
 

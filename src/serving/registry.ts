@@ -24,7 +24,9 @@ export class ExecutorRegistry {
   load(descriptor: ModelDescriptor, options?: CallOptions): Promise<LoadedModel> {
     const executor = this.plugins.get(descriptor.modelType);
     if (!executor) {
-      return Promise.reject(new SluiceError('SLUICE_ERR_NO_EXECUTOR', { modelType: `${descriptor.modelType} (registered: ${this.modelTypes().join(', ') || 'none'})` }));
+      return Promise.reject(
+        new SluiceError('SLUICE_ERR_NO_EXECUTOR', { modelType: `${descriptor.modelType} (registered: ${this.modelTypes().join(', ') || 'none'})` }),
+      );
     }
     return executor.load(descriptor, options);
   }

@@ -54,7 +54,9 @@ describe('loadBlueprint', () => {
     expect(isSluiceError(err, 'SLUICE_ERR_BLUEPRINT_INVALID')).toBe(true);
     const lines = (err as Error).message.split('\n');
     expect(lines[0]).toBe(`blueprint ${file} has 10 problem(s):`);
-    expect(lines[1]).toBe(`  ${file}:3:5: streamlet name "Ingress" is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)`);
+    expect(lines[1]).toBe(
+      `  ${file}:3:5: streamlet name "Ingress" is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)`,
+    );
     expect(lines).toHaveLength(11);
     expect((await loadApplication(fixture('with-module.conf'), { packages })).topics).toHaveLength(2);
   });
@@ -72,7 +74,10 @@ describe('loadBlueprint', () => {
     const file = fixture('include-code.conf');
     const { problems } = await loadBlueprint(file, { packages });
     expect(problems.map((p) => [p.rule, formatProblem(p)])).toEqual([
-      ['syntax', `${file}:1:1: include of streamlets.js refused: only local .conf, .json and .properties files can be included, not .js files (configuration never loads code)`],
+      [
+        'syntax',
+        `${file}:1:1: include of streamlets.js refused: only local .conf, .json and .properties files can be included, not .js files (configuration never loads code)`,
+      ],
     ]);
   });
 

@@ -74,7 +74,8 @@ describe('createStreamletResolver', () => {
     });
     expect(await failure(resolve, 'test.Nope')).toEqual({
       code: 'SLUICE_ERR_STREAMLET_NOT_FOUND',
-      message: 'streamlet class test.Nope not found: package test has no class Nope (classes: DeadLetterSink, Formatter, Merger, ReadingSinkV2, Source, StrictSink, TextSink)',
+      message:
+        'streamlet class test.Nope not found: package test has no class Nope (classes: DeadLetterSink, Formatter, Merger, ReadingSinkV2, Source, StrictSink, TextSink)',
     });
     expect(await failure(resolve, 'Source')).toEqual({
       code: 'SLUICE_ERR_STREAMLET_NOT_FOUND',
@@ -105,7 +106,9 @@ describe('createStreamletResolver', () => {
     });
     const missing = await failure(resolve, 'missing.Thing');
     expect(missing.code).toBe('SLUICE_ERR_STREAMLET_LOAD_FAILED');
-    expect(missing.message).toContain(`streamlet class missing.Thing cannot be loaded: module ${fixture('does-not-exist.js')} (package missing) failed to load: `);
+    expect(missing.message).toContain(
+      `streamlet class missing.Thing cannot be loaded: module ${fixture('does-not-exist.js')} (package missing) failed to load: `,
+    );
     expect(await failure(resolve, 'odd.Thing')).toEqual({
       code: 'SLUICE_ERR_STREAMLET_LOAD_FAILED',
       message: 'streamlet class odd.Thing cannot be loaded: package odd exports Thing, but it is not a streamlet definition (use defineStreamlet)',

@@ -31,7 +31,15 @@ describe('a valid blueprint', () => {
     expect([...application.streamlets.keys()]).toEqual(['src', 'fmt', 'sink', 'v2', 'dlq']);
     expect(application.streamlets.get('fmt')).toEqual({ name: 'fmt', className: 'test.Formatter', definition: Formatter });
     expect(application.topics.map((t) => ({ ...t, schema: t.schema.name }))).toEqual([
-      { name: 'src-out', schema: 'test.Reading', producers: [{ streamlet: 'src', outlet: 'out' }], consumers: [{ streamlet: 'fmt', inlet: 'in' }, { streamlet: 'v2', inlet: 'in' }] },
+      {
+        name: 'src-out',
+        schema: 'test.Reading',
+        producers: [{ streamlet: 'src', outlet: 'out' }],
+        consumers: [
+          { streamlet: 'fmt', inlet: 'in' },
+          { streamlet: 'v2', inlet: 'in' },
+        ],
+      },
       { name: 'dead-letters', schema: 'sluice.DeadLetter', producers: [], consumers: [{ streamlet: 'dlq', inlet: 'in' }] },
       { name: 'text', schema: 'test.Text', producers: [{ streamlet: 'fmt', outlet: 'out' }], consumers: [{ streamlet: 'sink', inlet: 'in' }] },
     ]);
@@ -85,8 +93,12 @@ describe('wiring problems', () => {
 
   it('a class map without an entry counts as an unknown class', () => {
     const text = 'blueprint { streamlets { a = test.Source, b = x.Y } }';
-    const result = validateBlueprint(parseHocon(text), classes({ 'test.Source': Source, 'x.Y': notFound('x.Y', 'package x is not known') }), { file: '<text>' });
-    expect(result.problems.map((p) => `${p.rule}: ${p.message}`)).toEqual(['unknown-class: streamlet "b": streamlet class x.Y not found: package x is not known']);
+    const result = validateBlueprint(parseHocon(text), classes({ 'test.Source': Source, 'x.Y': notFound('x.Y', 'package x is not known') }), {
+      file: '<text>',
+    });
+    expect(result.problems.map((p) => `${p.rule}: ${p.message}`)).toEqual([
+      'unknown-class: streamlet "b": streamlet class x.Y not found: package x is not known',
+    ]);
     const missing = validateBlueprint(parseHocon(text), classes({}), { file: '<text>' });
     expect(missing.problems.map((p) => p.message)).toEqual([
       'streamlet "a": streamlet class test.Source not found: it was not resolved',

@@ -48,7 +48,9 @@ describe('sluice run refuses to start', () => {
   it('with a bad config value: exit 1 naming the streamlet and key, before anything runs', async () => {
     const state = freshDir();
     const result = await sluice(['run', recommender, 'sluice.http.port=0', `sluice.state-directory=${state}`, 'data-ingress.records-per-second=fast']);
-    expect(result.stderr).toBe('sluice run: configuration: 1 problem(s):\n  <command line>:3:1: streamlet data-ingress: config records-per-second expected a number, got "fast"\n');
+    expect(result.stderr).toBe(
+      'sluice run: configuration: 1 problem(s):\n  <command line>:3:1: streamlet data-ingress: config records-per-second expected a number, got "fast"\n',
+    );
     expect(result.stdout).toBe('');
     expect(result.code).toBe(1);
     expect(result.stderr).not.toMatch(/running/);
@@ -103,7 +105,14 @@ describe('sluice run with a failing streamlet', () => {
     expect(failures.map(({ streamlet, msg, error, attempt, backoffMs, restarts }) => ({ streamlet, msg, error, attempt, backoffMs, restarts }))).toEqual([
       { streamlet: 'failing', msg: 'streamlet failed; restarting', error: 'boom', attempt: 1, backoffMs: 10, restarts: undefined },
       { streamlet: 'failing', msg: 'streamlet failed; restarting', error: 'boom', attempt: 2, backoffMs: 20, restarts: undefined },
-      { streamlet: 'failing', msg: 'streamlet failed; no restarts left, stopping the application', error: 'boom', attempt: undefined, backoffMs: undefined, restarts: 2 },
+      {
+        streamlet: 'failing',
+        msg: 'streamlet failed; no restarts left, stopping the application',
+        error: 'boom',
+        attempt: undefined,
+        backoffMs: undefined,
+        restarts: 2,
+      },
     ]);
     const lines = messages(result.stderr);
     expect(lines).toContainEqual(expect.stringMatching(/^sluice: 1 streamlet running; endpoints at http:\/\/127\.0\.0\.1:\d+\/state \(Ctrl-C stops\)$/));
@@ -120,10 +129,20 @@ describe('sluice run with a failing streamlet', () => {
   });
 
   it('logs the failures for people with --log-format pretty', async () => {
-    const result = await sluice(['run', failing, '--log-format', 'pretty', 'sluice.http.port=0', 'sluice.restart.max-restarts=1', 'sluice.restart.backoff-min=10ms']);
+    const result = await sluice([
+      'run',
+      failing,
+      '--log-format',
+      'pretty',
+      'sluice.http.port=0',
+      'sluice.restart.max-restarts=1',
+      'sluice.restart.backoff-min=10ms',
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^\d\d:\d\d:\d\d\.\d{3} ERROR \[failing\] streamlet failed; restarting \{"error":"boom","attempt":1,"backoffMs":10\}$/m);
-    expect(result.stderr).toMatch(/^\d\d:\d\d:\d\d\.\d{3} ERROR \[failing\] streamlet failed; no restarts left, stopping the application \{"error":"boom","restarts":1\}$/m);
+    expect(result.stderr).toMatch(
+      /^\d\d:\d\d:\d\d\.\d{3} ERROR \[failing\] streamlet failed; no restarts left, stopping the application \{"error":"boom","restarts":1\}$/m,
+    );
     expect(result.stderr).not.toMatch(/^\{/m);
     expect(result.stderr.trimEnd().split('\n').at(-1)).toBe('sluice: streamlet failing failed: boom');
   });
@@ -137,7 +156,14 @@ describe('sluice run with a failing streamlet', () => {
 
   it('keeps running after a failure that a restart heals, until SIGTERM; then exits 0', async () => {
     const marker = `${freshDir()}-marker`;
-    const app = new SluiceProcess(['run', flaky, 'sluice.http.port=0', 'sluice.restart.max-restarts=1', 'sluice.restart.backoff-min=10ms', `flaky.marker=${marker}`]);
+    const app = new SluiceProcess([
+      'run',
+      flaky,
+      'sluice.http.port=0',
+      'sluice.restart.max-restarts=1',
+      'sluice.restart.backoff-min=10ms',
+      `flaky.marker=${marker}`,
+    ]);
     try {
       const url = await app.url();
       await app.waitFor(/"msg":"flaky streamlet recovered"/, 'stderr');
@@ -146,7 +172,9 @@ describe('sluice run with a failing streamlet', () => {
       const response = await fetch(`${url}/streamlets`);
       expect(await response.json()).toEqual([{ name: 'flaky', className: 'fixtures.Flaky' }]);
       const failures = logLines(app.stderr).filter((l) => l.level === 'error');
-      expect(failures.map((l) => [l.streamlet, l.msg, l.error, l.attempt, l.backoffMs])).toEqual([['flaky', 'streamlet failed; restarting', 'first run fails', 1, 10]]);
+      expect(failures.map((l) => [l.streamlet, l.msg, l.error, l.attempt, l.backoffMs])).toEqual([
+        ['flaky', 'streamlet failed; restarting', 'first run fails', 1, 10],
+      ]);
     } finally {
       app.child.kill('SIGTERM');
     }

@@ -63,7 +63,10 @@ describe('sluice usage and help', () => {
   });
 
   it('run --help prints the options of run and exits 0, whatever else is on the line', async () => {
-    for (const args of [['run', '--help'], ['run', 'no-such.conf', '--nope', '-h']]) {
+    for (const args of [
+      ['run', '--help'],
+      ['run', 'no-such.conf', '--nope', '-h'],
+    ]) {
       const result = await sluice(args);
       expect(result.stdout).toBe(runUsage);
       expect(result.stderr).toBe('');

@@ -42,7 +42,15 @@ describe('sluice verify, a valid application', () => {
   });
 
   it('accepts valid --conf files and overrides', async () => {
-    const result = await sluice(['verify', recommender, '--conf', `${fixtures}/local.conf`, 'data-ingress.seed=9', 'sluice.drain-timeout=2 minutes', 'model-ingress.interval=500ms']);
+    const result = await sluice([
+      'verify',
+      recommender,
+      '--conf',
+      `${fixtures}/local.conf`,
+      'data-ingress.seed=9',
+      'sluice.drain-timeout=2 minutes',
+      'model-ingress.interval=500ms',
+    ]);
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/^examples\/recommender\/recommender\.conf is valid: 4 streamlets, 3 topics\n/);
     expect(result.code).toBe(0);
@@ -79,7 +87,9 @@ describe('sluice verify, an invalid blueprint', () => {
       ),
     );
     expect(unknownPort).toBe(`  ${file}:12:26: streamlet "model-serving" (recommender.ModelServing) has no port "nope" (inlets: in-0, in-1; outlets: out)`);
-    expect(outletAsConsumer).toBe(`  ${file}:13:26: "model-ingress.out" is an outlet, so it cannot consume topic "model-serving-out" (inlets of model-ingress: none)`);
+    expect(outletAsConsumer).toBe(
+      `  ${file}:13:26: "model-ingress.out" is an outlet, so it cannot consume topic "model-serving-out" (inlets of model-ingress: none)`,
+    );
   });
 
   it('reports a syntax error with its position', async () => {

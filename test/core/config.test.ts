@@ -298,7 +298,11 @@ describe('parseConfigValues', () => {
 
   it('a default of false or 0 is a default, not a missing value', () => {
     const { values, problems } = parseConfigValues(
-      { on: config.boolean({ description: 'x', default: false }), n: config.integer({ description: 'y', default: 0 }), s: config.string({ description: 'z', default: '' }) },
+      {
+        on: config.boolean({ description: 'x', default: false }),
+        n: config.integer({ description: 'y', default: 0 }),
+        s: config.string({ description: 'z', default: '' }),
+      },
       {},
     );
     expect(problems).toEqual([]);
@@ -323,7 +327,14 @@ describe('parseConfigValues', () => {
   });
 
   it('reports every problem at once: declared parameters in order, then unknown keys', () => {
-    const { values, problems } = parseConfigValues(parameters, { 'records-per-second': 'fast', seed: 1.5, interval: '0ms', verbose: 'maybe', colour: 'red', size: 3 });
+    const { values, problems } = parseConfigValues(parameters, {
+      'records-per-second': 'fast',
+      seed: 1.5,
+      interval: '0ms',
+      verbose: 'maybe',
+      colour: 'red',
+      size: 3,
+    });
     expect(problems).toEqual([
       { key: 'records-per-second', message: 'expected a number, got "fast"' },
       { key: 'seed', message: 'expected an integer, got 1.5' },

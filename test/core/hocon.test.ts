@@ -263,7 +263,10 @@ describe('HOCON syntax errors', () => {
     ['${a} = 1', 'test.conf:1:1: substitutions are not allowed in keys (found ${a})'],
     ['a..b = 1', `test.conf:1:1: invalid path a..b: a path element is empty (write "" for an empty key; a path may not start or end with '.' or contain '..')`],
     ['a. = 1', `test.conf:1:1: invalid path a.: a path element is empty (write "" for an empty key; a path may not start or end with '.' or contain '..')`],
-    ['x = ${a..b}', `test.conf:1:5: invalid path a..b: a path element is empty (write "" for an empty key; a path may not start or end with '.' or contain '..')`],
+    [
+      'x = ${a..b}',
+      `test.conf:1:5: invalid path a..b: a path element is empty (write "" for an empty key; a path may not start or end with '.' or contain '..')`,
+    ],
     ['include foo', 'test.conf:1:1: include must be followed by a quoted file name, file("...") or required(file("..."))'],
     ['include file("a.conf"', 'test.conf:1:1: include must be followed by a quoted file name, file("...") or required(file("..."))'],
     ['include = 5', 'test.conf:1:1: include must be followed by a quoted file name, file("...") or required(file("..."))'],
@@ -524,9 +527,13 @@ describe('HOCON include safety', () => {
 
   it('never executes an included .js file', () => {
     const marker = path.join(dir, 'evil-ran');
-    const at = files({ 'evil.js': `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran'); globalThis.sluiceEvilRan = true;\nmodule.exports = { a: 1 };` });
+    const at = files({
+      'evil.js': `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran'); globalThis.sluiceEvilRan = true;\nmodule.exports = { a: 1 };`,
+    });
     const err = refused(at('main.conf'), 'include "evil.js"');
-    expect(err.message).toBe(`${at('main.conf')}:1:1: include of evil.js refused: only local .conf, .json and .properties files can be included, not .js files (configuration never loads code)`);
+    expect(err.message).toBe(
+      `${at('main.conf')}:1:1: include of evil.js refused: only local .conf, .json and .properties files can be included, not .js files (configuration never loads code)`,
+    );
     expect(err.params).toMatchObject({ target: 'evil.js' });
     // a name without extension only tries .properties, .json and .conf
     expect(parseAt(at('main.conf'), 'include "evil"').value).toEqual({});

@@ -14,7 +14,14 @@ async function state(url: string): Promise<Record<string, unknown>> {
 describe('the recommender demo, run by the sluice CLI', () => {
   it('scores records, swaps the model at least twice, and reports the serving model at /state', async () => {
     const stateDir = tempDir();
-    const app = new SluiceProcess(['run', blueprint, 'sluice.http.port=0', `sluice.state-directory=${stateDir}`, 'model-ingress.interval=400ms', 'data-ingress.records-per-second=300']);
+    const app = new SluiceProcess([
+      'run',
+      blueprint,
+      'sluice.http.port=0',
+      `sluice.state-directory=${stateDir}`,
+      'model-ingress.interval=400ms',
+      'data-ingress.records-per-second=300',
+    ]);
     try {
       const url = await app.url();
       await until(() => (app.stderr.match(/"msg":"model swapped"/g) ?? []).length >= 3);

@@ -8,12 +8,22 @@ import { startApplication, type HostSettings } from '../../src/runtime/host.js';
 import { groupName, LocalRuntime } from '../../src/runtime/local/runtime.js';
 import { capturingLogger } from '../support/recommender.js';
 
-const Numbered = defineSchema({ type: 'record', name: 'Numbered', fields: [{ name: 'key', type: 'string' }, { name: 'n', type: 'long' }] } as const);
+const Numbered = defineSchema({
+  type: 'record',
+  name: 'Numbered',
+  fields: [
+    { name: 'key', type: 'string' },
+    { name: 'n', type: 'long' },
+  ],
+} as const);
 
 const Source = defineStreamlet({
   description: 'emits `count` numbered records over 10 keys, then ends',
   outlets: { out: outlet(Numbered, (r) => r.key) },
-  config: { count: config.integer({ description: 'records', default: 1000 }), forever: config.boolean({ description: 'keep going until stopped', default: false }) },
+  config: {
+    count: config.integer({ description: 'records', default: 1000 }),
+    forever: config.boolean({ description: 'keep going until stopped', default: false }),
+  },
   async run(ctx) {
     for (let n = 0; n < ctx.config.count || (ctx.config.forever && !ctx.signal.aborted); n++) {
       await ctx.emit('out', { key: `k${n % 10}`, n });
@@ -49,18 +59,47 @@ function flaky(failAt: Set<number>, attempts: { count: number }): AnyStreamlet {
   });
 }
 
-const settings: HostSettings = { http: { host: '127.0.0.1', port: 0 }, drainTimeout: 5_000, restart: { maxRestarts: 3, backoffMin: 5, backoffMax: 20 }, batch: { maxSize: 512, maxWait: 0 } };
+const settings: HostSettings = {
+  http: { host: '127.0.0.1', port: 0 },
+  drainTimeout: 5_000,
+  restart: { maxRestarts: 3, backoffMin: 5, backoffMax: 20 },
+  batch: { maxSize: 512, maxWait: 0 },
+};
 
-async function run(streamlets: Record<string, AnyStreamlet>, wiring: [string, string][], options: { config?: Record<string, Record<string, unknown>>; settings?: Partial<HostSettings>; log?: ReturnType<typeof createLogger> } = {}) {
+async function run(
+  streamlets: Record<string, AnyStreamlet>,
+  wiring: [string, string][],
+  options: { config?: Record<string, Record<string, unknown>>; settings?: Partial<HostSettings>; log?: ReturnType<typeof createLogger> } = {},
+) {
   const topics = wiring.map(([from, to]) => {
     const [ps, po] = from.split('.') as [string, string];
     const [cs, ci] = to.split('.') as [string, string];
-    return { name: `${ps}-${po}`, schema: (streamlets[ps]?.outlets[po]?.schema ?? Numbered) as Schema, producers: [{ streamlet: ps, outlet: po }], consumers: [{ streamlet: cs, inlet: ci }] };
+    return {
+      name: `${ps}-${po}`,
+      schema: (streamlets[ps]?.outlets[po]?.schema ?? Numbered) as Schema,
+      producers: [{ streamlet: ps, outlet: po }],
+      consumers: [{ streamlet: cs, inlet: ci }],
+    };
   });
-  const application = createApplication('test', Object.entries(streamlets).map(([name, definition]) => ({ name, className: `test.${name}`, definition })), topics);
-  const runtime = new LocalRuntime({ capacity: 64, topics: topics.map((t) => ({ name: t.name, producers: 1, groups: t.consumers.map((c) => groupName({ topic: t.name, ...c })) })) });
-  const streamletSettings = new Map(Object.keys(streamlets).map((name) => [name, { config: { count: 1000, forever: false, ...options.config?.[name] }, volumes: {} }]));
-  return startApplication({ application, runtime, settings: { ...settings, ...options.settings }, streamlets: streamletSettings, log: options.log ?? createLogger({ level: 'silent' }) });
+  const application = createApplication(
+    'test',
+    Object.entries(streamlets).map(([name, definition]) => ({ name, className: `test.${name}`, definition })),
+    topics,
+  );
+  const runtime = new LocalRuntime({
+    capacity: 64,
+    topics: topics.map((t) => ({ name: t.name, producers: 1, groups: t.consumers.map((c) => groupName({ topic: t.name, ...c })) })),
+  });
+  const streamletSettings = new Map(
+    Object.keys(streamlets).map((name) => [name, { config: { count: 1000, forever: false, ...options.config?.[name] }, volumes: {} }]),
+  );
+  return startApplication({
+    application,
+    runtime,
+    settings: { ...settings, ...options.settings },
+    streamlets: streamletSettings,
+    log: options.log ?? createLogger({ level: 'silent' }),
+  });
 }
 
 describe('the application host', () => {
@@ -79,7 +118,14 @@ describe('the application host', () => {
     const seen: { n: number; key: string }[] = [];
     const attempts = { count: 0 };
     const { log, lines } = capturingLogger();
-    const app = await run({ source: Source, flaky: flaky(new Set([120, 610]), attempts), sink: collector(seen) }, [['source.out', 'flaky.in'], ['flaky.out', 'sink.in']], { log });
+    const app = await run(
+      { source: Source, flaky: flaky(new Set([120, 610]), attempts), sink: collector(seen) },
+      [
+        ['source.out', 'flaky.in'],
+        ['flaky.out', 'sink.in'],
+      ],
+      { log },
+    );
     expect(await app.finished).toEqual({ ok: true });
     expect(attempts.count).toBe(3);
     // At-least-once: every record arrives; the ones around a failure may arrive twice.
@@ -95,11 +141,18 @@ describe('the application host', () => {
     const attempts = { count: 0 };
     const failures = new Set(Array.from({ length: 100 }, (_, i) => i));
     const { log, lines } = capturingLogger();
-    const app = await run({ source: Source, flaky: flaky(failures, attempts), sink: collector([]) }, [['source.out', 'flaky.in'], ['flaky.out', 'sink.in']], {
-      log,
-      settings: { restart: { maxRestarts: 2, backoffMin: 1, backoffMax: 5 } },
-      config: { source: { forever: true } },
-    });
+    const app = await run(
+      { source: Source, flaky: flaky(failures, attempts), sink: collector([]) },
+      [
+        ['source.out', 'flaky.in'],
+        ['flaky.out', 'sink.in'],
+      ],
+      {
+        log,
+        settings: { restart: { maxRestarts: 2, backoffMin: 1, backoffMax: 5 } },
+        config: { source: { forever: true } },
+      },
+    );
     const outcome = await app.finished;
     expect(outcome.ok).toBe(false);
     if (!outcome.ok) {

@@ -3,8 +3,7 @@ import { LocalTopic } from '../../src/runtime/local/topic.js';
 import { FairShare } from '../../src/util/fair-share.js';
 import type { RawRecord } from '../../src/runtime/runtime.js';
 
-const records = (from: number, count: number): RawRecord[] =>
-  Array.from({ length: count }, (_, i) => ({ payload: Buffer.from(String(from + i)) }));
+const records = (from: number, count: number): RawRecord[] => Array.from({ length: count }, (_, i) => ({ payload: Buffer.from(String(from + i)) }));
 const values = (batch: { records: readonly RawRecord[] } | null) => batch?.records.map((r) => Number(r.payload.toString())) ?? null;
 const pull = { maxSize: 100, maxWait: 0 };
 

@@ -95,7 +95,10 @@ describe('resolveSettings: defaults', () => {
     });
     expect(settings.topicCapacity).toBe(8_192);
     expect(settings.logLevel).toBe('info');
-    expect(settings.streamlets.get('source')).toEqual({ config: { rate: 10, label: 'ticks', interval: 100 }, volumes: { data: '/work/here/.sluice/ticker/source/data' } });
+    expect(settings.streamlets.get('source')).toEqual({
+      config: { rate: 10, label: 'ticks', interval: 100 },
+      volumes: { data: '/work/here/.sluice/ticker/source/data' },
+    });
     expect(settings.streamlets.get('sink')).toEqual({ config: { verbose: false }, volumes: {} });
     expect([...settings.streamlets.keys()]).toEqual(['source', 'sink']);
   });
@@ -137,7 +140,9 @@ describe('resolveSettings: layering', () => {
 
   it('shorthand streamlet.key=value is the streamlet config; the long form is the same', () => {
     const short = resolve(overrides('source.label=a', 'source.interval=2 minutes', 'sink.verbose=yes'));
-    const long = resolve(overrides('sluice.streamlets.source.config.label=a', 'sluice.streamlets.source.config.interval=2 minutes', 'sluice.streamlets.sink.config.verbose=yes'));
+    const long = resolve(
+      overrides('sluice.streamlets.source.config.label=a', 'sluice.streamlets.source.config.interval=2 minutes', 'sluice.streamlets.sink.config.verbose=yes'),
+    );
     expect(short.streamlets.get('source')?.config).toEqual({ rate: 10, label: 'a', interval: 120_000 });
     expect(short.streamlets.get('sink')?.config).toEqual({ verbose: true });
     expect(long.streamlets.get('source')).toEqual(short.streamlets.get('source'));
@@ -150,7 +155,9 @@ describe('resolveSettings: layering', () => {
   });
 
   it('an override without = is an invalid argument', () => {
-    expect(() => overrides('source.rate')).toThrow(expect.objectContaining({ code: 'SLUICE_ERR_INVALID_ARGUMENT', message: 'override "source.rate" is not key=value' }));
+    expect(() => overrides('source.rate')).toThrow(
+      expect.objectContaining({ code: 'SLUICE_ERR_INVALID_ARGUMENT', message: 'override "source.rate" is not key=value' }),
+    );
     expect(() => overrides('=3')).toThrow(expect.objectContaining({ code: 'SLUICE_ERR_INVALID_ARGUMENT', message: 'override "=3" is not key=value' }));
   });
 
@@ -163,7 +170,13 @@ describe('resolveSettings: layering', () => {
     const b = join(dir, 'b.conf');
     writeFileSync(a, 'sluice.streamlets.source.config { label = a, rate = 1, interval = 1s }\n');
     writeFileSync(b, 'sluice.streamlets.source.config { label = b, rate = 2 }\n');
-    const { settings } = await verifyApplication({ blueprint, conf: [a, b], overrides: ['source.rate=3'], packages: { t: { Source, Sink } }, cwd: '/elsewhere' });
+    const { settings } = await verifyApplication({
+      blueprint,
+      conf: [a, b],
+      overrides: ['source.rate=3'],
+      packages: { t: { Source, Sink } },
+      cwd: '/elsewhere',
+    });
     expect(settings.streamlets.get('source')?.config).toEqual({ rate: 3, label: 'b', interval: 1_000 });
     expect(settings.streamlets.get('source')?.volumes).toEqual({ data: '/elsewhere/.sluice/ticker/source/data' });
 
@@ -184,11 +197,15 @@ describe('resolveSettings: positions in messages', () => {
     const alsoBad = await conf('\n\nsluice.streamlets.source.config.rate = slow\n');
     expect(problems(bad, alsoBad)).toEqual([`${alsoBad.file}:3:1: streamlet source: config rate expected a number, got "slow"`]);
     expect(problems(alsoBad, bad)).toEqual([`${bad.file}:1:46: streamlet source: config rate expected a number, got "fast"`]);
-    expect(problems(bad, overrides('source.label=y', 'source.rate=-1'))).toEqual(['<command line>:2:1: streamlet source: config rate must be at least 0, got -1']);
+    expect(problems(bad, overrides('source.label=y', 'source.rate=-1'))).toEqual([
+      '<command line>:2:1: streamlet source: config rate must be at least 0, got -1',
+    ]);
   });
 
   it('an override is reported at <command line>:<its index>:1', () => {
-    expect(problems(labelled(), overrides('sink.verbose=yes', 'sluice.http.port=http'))).toEqual(['<command line>:2:1: sluice.http.port expected an integer, got "http"']);
+    expect(problems(labelled(), overrides('sink.verbose=yes', 'sluice.http.port=http'))).toEqual([
+      '<command line>:2:1: sluice.http.port expected an integer, got "http"',
+    ]);
   });
 
   it('every problem at once: host settings, streamlet config, unknown keys, streamlets and mounts', async () => {
@@ -205,7 +222,8 @@ describe('resolveSettings: positions in messages', () => {
         '}',
       ].join('\n'),
     );
-    const known = 'http.host, http.port, state-directory, drain-timeout, restart.max-restarts, restart.backoff-min, restart.backoff-max, batch.max-size, batch.max-wait, local.topic-capacity, log.level';
+    const known =
+      'http.host, http.port, state-directory, drain-timeout, restart.max-restarts, restart.backoff-min, restart.backoff-max, batch.max-size, batch.max-wait, local.topic-capacity, log.level';
     expect(problems(file).sort()).toEqual(
       [
         `${file.file}:2:3: sluice.http.port must be at least 0, got -1`,
@@ -223,7 +241,9 @@ describe('resolveSettings: positions in messages', () => {
 
 describe('resolveSettings: volume mounts', () => {
   it('an absolute path is used as it is', () => {
-    expect(resolve(labelled(), overrides('sluice.streamlets.source.volume-mounts.data=/srv/ticks')).streamlets.get('source')?.volumes).toEqual({ data: '/srv/ticks' });
+    expect(resolve(labelled(), overrides('sluice.streamlets.source.volume-mounts.data=/srv/ticks')).streamlets.get('source')?.volumes).toEqual({
+      data: '/srv/ticks',
+    });
   });
 
   it('a relative path is resolved against cwd, not against the config file', async () => {
@@ -233,11 +253,15 @@ describe('resolveSettings: volume mounts', () => {
 
   it('by default a mount lives under the state directory: <state-directory>/<streamlet>/<mount>', () => {
     expect(resolve(labelled(), overrides('sluice.state-directory=/var/sluice')).streamlets.get('source')?.volumes).toEqual({ data: '/var/sluice/source/data' });
-    expect(resolve(labelled(), overrides('sluice.state-directory=run/state')).streamlets.get('source')?.volumes).toEqual({ data: '/work/here/run/state/source/data' });
+    expect(resolve(labelled(), overrides('sluice.state-directory=run/state')).streamlets.get('source')?.volumes).toEqual({
+      data: '/work/here/run/state/source/data',
+    });
   });
 
   it('a mount the streamlet does not declare is a problem listing its mounts', () => {
-    expect(problems(labelled(), overrides('sluice.streamlets.sink.volume-mounts.data=/x'))).toEqual(['<command line>:1:1: streamlet sink: no volume mount data (mounts: none)']);
+    expect(problems(labelled(), overrides('sluice.streamlets.sink.volume-mounts.data=/x'))).toEqual([
+      '<command line>:1:1: streamlet sink: no volume mount data (mounts: none)',
+    ]);
   });
 
   it('an empty mount path is a problem, not the working directory', () => {
@@ -277,7 +301,13 @@ describe('resolveSettings: host settings', () => {
   it('the same from the command line', () => {
     const settings = resolve(
       labelled(),
-      overrides('sluice.http.port=0', 'sluice.drain-timeout=250', 'sluice.restart.max-restarts=2', 'sluice.restart.backoff-min=10ms', 'sluice.log.level=silent'),
+      overrides(
+        'sluice.http.port=0',
+        'sluice.drain-timeout=250',
+        'sluice.restart.max-restarts=2',
+        'sluice.restart.backoff-min=10ms',
+        'sluice.log.level=silent',
+      ),
     );
     expect(settings.host.http.port).toBe(0);
     expect(settings.host.drainTimeout).toBe(250);
@@ -301,7 +331,9 @@ describe('resolveSettings: host settings', () => {
 
   it('an unknown sluice.* key is reported with the known settings', () => {
     const [problem] = problems(labelled(), overrides('sluice.http.prot=80'));
-    expect(problem).toMatch(/^<command line>:1:1: sluice\.http\.prot is unknown \(known: http\.host, http\.port, state-directory, drain-timeout, restart\.max-restarts, restart\.backoff-min, restart\.backoff-max, batch\.max-size, batch\.max-wait, local\.topic-capacity, log\.level\)$/);
+    expect(problem).toMatch(
+      /^<command line>:1:1: sluice\.http\.prot is unknown \(known: http\.host, http\.port, state-directory, drain-timeout, restart\.max-restarts, restart\.backoff-min, restart\.backoff-max, batch\.max-size, batch\.max-wait, local\.topic-capacity, log\.level\)$/,
+    );
   });
 
   it('an unknown sluice.* key is not called a parameter "of this streamlet"', () => {

@@ -11,7 +11,12 @@ import { capturingLogger, recommenderDescriptor, recommenderRecord, results, tem
 
 const harnesses: StreamletHarness[] = [];
 async function start(options: { volume?: string; log?: ReturnType<typeof capturingLogger>['log']; config?: Record<string, unknown> } = {}) {
-  const harness = await startStreamlet(ModelServing, { name: 'model-serving', volumes: { models: options.volume ?? tempDir() }, log: options.log, config: options.config });
+  const harness = await startStreamlet(ModelServing, {
+    name: 'model-serving',
+    volumes: { models: options.volume ?? tempDir() },
+    log: options.log,
+    config: options.config,
+  });
   harnesses.push(harness);
   return harness;
 }
@@ -19,7 +24,9 @@ afterEach(async () => {
   await Promise.all(harnesses.splice(0).map((h) => h.stop()));
 });
 
-async function state(h: StreamletHarness): Promise<Record<string, unknown> & { updates: { accepted: number; rejected: number; lastRejected: { reason: string; modelName: string }[] } }> {
+async function state(
+  h: StreamletHarness,
+): Promise<Record<string, unknown> & { updates: { accepted: number; rejected: number; lastRejected: { reason: string; modelName: string }[] } }> {
   const response = await fetch(`${h.url}/state`);
   expect(response.status).toBe(200);
   return (await response.json()) as never;
@@ -46,7 +53,10 @@ describe('model-serving', () => {
   it('scores with the installed model and reports it at GET /state', async () => {
     const h = await start();
     await install(h, recommenderDescriptor('recommender-a'));
-    await h.send('in-0', Array.from({ length: 50 }, (_, i) => recommenderRecord(i)));
+    await h.send(
+      'in-0',
+      Array.from({ length: 50 }, (_, i) => recommenderRecord(i)),
+    );
     await h.until(() => h.outputs('out').length === 50);
     const out = results(h.outputs('out'));
     expect(out.every((r) => r.modelResultMetadata.modelName === 'recommender-a' && r.modelResultMetadata.errors === '')).toBe(true);
@@ -78,12 +88,28 @@ describe('model-serving', () => {
   });
 
   const badUpdates: [string, () => ModelDescriptor, RegExp][] = [
-    ['corrupt model bytes', () => ({ ...recommenderDescriptor('recommender-b'), modelName: 'corrupt', modelBytes: Buffer.from('definitely not an onnx model') }), /model corrupt cannot be loaded/],
-    ['an unknown model type', () => ({ ...recommenderDescriptor('recommender-b'), modelName: 'mystery', modelType: 'UNKNOWN' }), /no executor registered for model type UNKNOWN/],
-    ['an empty descriptor', () => ({ modelName: '', description: '', modelType: 'ONNX', modelBytes: null, modelSourceLocation: null }), /the descriptor is empty: it has no modelName and modelBytes or modelSourceLocation/],
+    [
+      'corrupt model bytes',
+      () => ({ ...recommenderDescriptor('recommender-b'), modelName: 'corrupt', modelBytes: Buffer.from('definitely not an onnx model') }),
+      /model corrupt cannot be loaded/,
+    ],
+    [
+      'an unknown model type',
+      () => ({ ...recommenderDescriptor('recommender-b'), modelName: 'mystery', modelType: 'UNKNOWN' }),
+      /no executor registered for model type UNKNOWN/,
+    ],
+    [
+      'an empty descriptor',
+      () => ({ modelName: '', description: '', modelType: 'ONNX', modelBytes: null, modelSourceLocation: null }),
+      /the descriptor is empty: it has no modelName and modelBytes or modelSourceLocation/,
+    ],
     [
       'a model with the wrong input names',
-      () => ({ ...recommenderDescriptor('recommender-b'), modelName: 'renamed', modelBytes: Buffer.from(buildRecommenderModel({ name: 'renamed', seed: 3, inputNames: ['u', 'p'] })) }),
+      () => ({
+        ...recommenderDescriptor('recommender-b'),
+        modelName: 'renamed',
+        modelBytes: Buffer.from(buildRecommenderModel({ name: 'renamed', seed: 3, inputNames: ['u', 'p'] })),
+      }),
       /model renamed does not fit: the model has no input 'users' \(its inputs: u, p\)/,
     ],
   ];
@@ -141,7 +167,10 @@ describe('model-serving', () => {
     let swapSent = false;
     for (let sent = 0; sent < total; sent += chunk) {
       if (firstAfterAck < 0 && swapSent && h.committed('in-1') === 2) firstAfterAck = sent;
-      await h.send('in-0', Array.from({ length: chunk }, (_, i) => recommenderRecord(sent + i)));
+      await h.send(
+        'in-0',
+        Array.from({ length: chunk }, (_, i) => recommenderRecord(sent + i)),
+      );
       if (sent === total / 4) {
         await h.send('in-1', [recommenderDescriptor('recommender-b')]);
         swapSent = true;
@@ -190,12 +219,17 @@ describe('model-serving', () => {
   it('gives a record whose scoring fails an error result, and scores the rest of its batch', async () => {
     const h = await start();
     await install(h, recommenderDescriptor('recommender-a'));
-    await h.send('in-0', [recommenderRecord(1), { user: -5, products: [1, 2], datatype: 'bad' }, { user: 4, products: [100_000], datatype: 'out-of-range' }, recommenderRecord(2)]);
+    await h.send('in-0', [
+      recommenderRecord(1),
+      { user: -5, products: [1, 2], datatype: 'bad' },
+      { user: 4, products: [100_000], datatype: 'out-of-range' },
+      recommenderRecord(2),
+    ]);
     await h.until(() => h.outputs('out').length === 4);
     const out = results(h.outputs('out'));
     expect(out.map((r) => r.modelResultMetadata.errors === '')).toEqual([true, false, false, true]);
     expect(out[1]?.modelResultMetadata.errors).toMatch(/user id -5 is not a non-negative integer/);
     expect(out[2]?.modelResultMetadata.errors).toMatch(/inference with model recommender-a failed/);
-    expect(((await state(h)).failedRecords)).toBe(2);
+    expect((await state(h)).failedRecords).toBe(2);
   });
 });

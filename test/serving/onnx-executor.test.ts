@@ -70,12 +70,7 @@ describe('recommender model builder', () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-models-'));
     try {
       const written = await writeRecommenderModels(dir);
-      expect(written.map((p) => p.slice(dir.length + 1))).toEqual([
-        'recommender-a.onnx',
-        'recommender-a.json',
-        'recommender-b.onnx',
-        'recommender-b.json',
-      ]);
+      expect(written.map((p) => p.slice(dir.length + 1))).toEqual(['recommender-a.onnx', 'recommender-a.json', 'recommender-b.onnx', 'recommender-b.json']);
       const sidecar = JSON.parse(await readFile(join(dir, 'recommender-b.json'), 'utf8')) as { description: string };
       expect(sidecar.description).toMatch(/Recommender B/);
       expect(await readFile(join(dir, 'recommender-a.onnx'))).toEqual(Buffer.from(buildRecommenderModel(optionsA)));
@@ -212,9 +207,7 @@ describe('onnx executor', () => {
     it('rejects an empty file', async () => {
       const empty = join(dir, 'empty.onnx');
       await writeFile(empty, '');
-      await expect(onnxExecutor.load(descriptor('hollow', null, empty))).rejects.toEqual(
-        expectSluiceError('SLUICE_ERR_MODEL_INVALID', 'hollow', 'is empty'),
-      );
+      await expect(onnxExecutor.load(descriptor('hollow', null, empty))).rejects.toEqual(expectSluiceError('SLUICE_ERR_MODEL_INVALID', 'hollow', 'is empty'));
     });
 
     it('rejects a remote location, saying which locations are supported', async () => {
@@ -240,9 +233,7 @@ describe('onnx executor', () => {
     });
 
     it('empty bytes and no location', async () => {
-      await expect(onnxExecutor.load(descriptor('zero', new Uint8Array(0)))).rejects.toEqual(
-        expectSluiceError('SLUICE_ERR_MODEL_INVALID', 'zero', 'empty'),
-      );
+      await expect(onnxExecutor.load(descriptor('zero', new Uint8Array(0)))).rejects.toEqual(expectSluiceError('SLUICE_ERR_MODEL_INVALID', 'zero', 'empty'));
     });
   });
 
@@ -302,8 +293,8 @@ describe('onnx executor', () => {
   it('stops a load whose signal is already aborted', async () => {
     const controller = new AbortController();
     controller.abort();
-    await expect(
-      onnxExecutor.load(descriptor('aborted', buildRecommenderModel(optionsA)), { signal: controller.signal }),
-    ).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(onnxExecutor.load(descriptor('aborted', buildRecommenderModel(optionsA)), { signal: controller.signal })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
   });
 });

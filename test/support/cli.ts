@@ -38,7 +38,9 @@ export class SluiceProcess {
       const match = this[stream].match(pattern);
       if (match) return match;
       if (this.child.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`${stream} never matched ${pattern} (exit ${this.child.exitCode})\n--- stdout ---\n${this.stdout.slice(-2000)}\n--- stderr ---\n${this.stderr.slice(-4000)}`);
+        throw new Error(
+          `${stream} never matched ${pattern} (exit ${this.child.exitCode})\n--- stdout ---\n${this.stdout.slice(-2000)}\n--- stderr ---\n${this.stderr.slice(-4000)}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 25));
     }

@@ -14,7 +14,13 @@ export function tempDir(prefix = 'sluice-test-'): string {
 export function recommenderDescriptor(name: 'recommender-a' | 'recommender-b'): ModelDescriptor {
   const options = recommenderModels.find((m) => m.name === name);
   if (!options) throw new Error(`no model ${name}`);
-  return { modelName: name, description: options.description, modelType: 'ONNX', modelBytes: Buffer.from(buildRecommenderModel(options)), modelSourceLocation: null };
+  return {
+    modelName: name,
+    description: options.description,
+    modelType: 'ONNX',
+    modelBytes: Buffer.from(buildRecommenderModel(options)),
+    modelSourceLocation: null,
+  };
 }
 
 /** Record `i` of a deterministic stream; `user` is unique per record so results can be matched to inputs. */

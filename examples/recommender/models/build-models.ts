@@ -19,15 +19,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  encodeModel,
-  float32Initializer,
-  int64Initializer,
-  intAttr,
-  node,
-  onnxElementType,
-  valueInfo,
-} from '../../../src/serving/onnx-builder.js';
+import { encodeModel, float32Initializer, int64Initializer, intAttr, node, onnxElementType, valueInfo } from '../../../src/serving/onnx-builder.js';
 import { seededRandom } from '../../../src/util/random.js';
 
 /** Users are ids in [0, userCount), products in [0, productCount), as the data generator makes them. */
