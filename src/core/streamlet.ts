@@ -6,6 +6,7 @@
  */
 import type { ConfigParameters, ConfigValues } from './config.js';
 import type { Logger } from './log.js';
+import type { StreamletMetrics } from './metrics.js';
 import type { Schema } from './schema.js';
 
 export interface OutletSpec<T> {
@@ -69,6 +70,8 @@ export interface StreamletContext<I extends InletSpecs, O extends OutletSpecs, C
   emitAll<K extends keyof O & string>(outlet: K, values: readonly OutletValue<O[K]>[]): Promise<void>;
   /** The local directory behind a declared volume mount (created if missing). */
   volumePath(mount: keyof V & string): string;
+  /** Counters, histograms and gauges served at `GET /metrics`, labelled with this streamlet. */
+  readonly metrics: StreamletMetrics;
   /** Serves `GET /<streamlet-name><path>` (and `GET <path>` when no other streamlet claims it) as JSON. */
   exposeJson(path: string, handler: JsonHandler): void;
 }

@@ -1,6 +1,7 @@
 import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { AnyStreamlet, BatchOptions, Inlet, JsonHandler, OutletSpec, StreamletContext } from '../core/streamlet.js';
+import type { ApplicationMetrics } from '../observe/metrics.js';
 import type { DeadLetters } from './dead-letters.js';
 import type { EndpointServer } from './endpoints.js';
 import { ProducedRecord } from './produced-record.js';
@@ -34,6 +35,7 @@ export interface ContextWiring {
   readonly outlets: ReadonlyMap<string, OutletWiring>;
   readonly deadLetters: DeadLetters;
   readonly endpoints: EndpointServer;
+  readonly metrics: ApplicationMetrics;
   readonly batch: { readonly maxSize: number; readonly maxWait: number };
 }
 
@@ -41,11 +43,23 @@ type AnyContext = StreamletContext<AnyStreamlet['inlets'], AnyStreamlet['outlets
 
 export function createContext(wiring: ContextWiring): AnyContext {
   const inlets = new Map<string, Inlet<unknown>>();
+  const outlets = new Map<string, BoundOutlet>();
+  const outlet = (name: string): BoundOutlet => {
+    let bound = outlets.get(name);
+    if (!bound) {
+      const wired = wiring.outlets.get(name);
+      if (!wired) throw new Error(`streamlet ${wiring.name} has no outlet ${name} (outlets: ${[...wiring.outlets.keys()].join(', ') || 'none'})`);
+      bound = { name, ...wired, emitted: wiring.metrics.outlet(wiring.name, name) };
+      outlets.set(name, bound);
+    }
+    return bound;
+  };
   return {
     name: wiring.name,
     config: wiring.config as AnyContext['config'],
     log: wiring.log,
     signal: wiring.stopping,
+    metrics: wiring.metrics.forStreamlet(wiring.name),
     inlet(name: string) {
       let inlet = inlets.get(name);
       if (!inlet) {
@@ -56,8 +70,8 @@ export function createContext(wiring: ContextWiring): AnyContext {
       }
       return inlet as Inlet<never>;
     },
-    emit: (outlet: string, value: unknown) => emitAll(wiring, outlet, [value]),
-    emitAll: (outlet: string, values: readonly unknown[]) => emitAll(wiring, outlet, values),
+    emit: (name: string, value: unknown) => emitAll(wiring, outlet(name), [value]),
+    emitAll: (name: string, values: readonly unknown[]) => emitAll(wiring, outlet(name), values),
     volumePath(mount: string) {
       const path = wiring.volumes[mount];
       if (path === undefined) throw new Error(`streamlet ${wiring.name} declares no volume mount ${mount}`);
@@ -71,11 +85,14 @@ export function createContext(wiring: ContextWiring): AnyContext {
   };
 }
 
-async function emitAll(wiring: ContextWiring, outletName: string, values: readonly unknown[]): Promise<void> {
-  const outlet = wiring.outlets.get(outletName);
-  if (!outlet) throw new Error(`streamlet ${wiring.name} has no outlet ${outletName} (outlets: ${[...wiring.outlets.keys()].join(', ') || 'none'})`);
+interface BoundOutlet extends OutletWiring {
+  readonly name: string;
+  readonly emitted: { inc(n: number): void };
+}
+
+async function emitAll(wiring: ContextWiring, outlet: BoundOutlet, values: readonly unknown[]): Promise<void> {
   if (!outlet.sink || values.length === 0) return;
-  const where = `${wiring.name}.${outletName}`;
+  const where = `${wiring.name}.${outlet.name}`;
   const records: RawRecord[] = [];
   for (const value of values) {
     try {
@@ -83,23 +100,29 @@ async function emitAll(wiring: ContextWiring, outletName: string, values: readon
       records.push(new ProducedRecord(value, outlet.spec.schema, outlet.spec.key));
     } catch (err) {
       // An invalid output is the streamlet's bug, but one bad record must not stop the stream.
+      wiring.metrics.deadLettered(wiring.name, outlet.name, 'encode');
       await wiring.deadLetters.write(
-        { topic: where, streamlet: wiring.name, inlet: outletName, reason: messageOf(err), payload: Buffer.from(safeJson(value)) },
+        { topic: where, streamlet: wiring.name, inlet: outlet.name, reason: messageOf(err), payload: Buffer.from(safeJson(value)) },
         wiring.killed,
       );
     }
   }
-  if (records.length > 0) await outlet.sink.write(records, wiring.killed);
+  if (records.length === 0) return;
+  await outlet.sink.write(records, wiring.killed);
+  outlet.emitted.inc(records.length);
 }
 
 class HostInlet implements Inlet<unknown> {
   private iterating = false;
+  private readonly received: { inc(n: number): void };
 
   constructor(
     readonly name: string,
     private readonly wired: InletWiring,
     private readonly wiring: ContextWiring,
-  ) {}
+  ) {
+    this.received = wiring.metrics.inlet(wiring.name, name);
+  }
 
   async *batches(options: BatchOptions = {}): AsyncGenerator<readonly unknown[]> {
     if (this.iterating) throw new Error(`inlet ${this.wiring.name}.${this.name} is already being read: iterate an inlet once`);
@@ -115,11 +138,13 @@ class HostInlet implements Inlet<unknown> {
         pending = undefined;
         const batch = await this.wired.source.pull(pull);
         if (!batch || signal.aborted) return;
+        this.received.inc(batch.records.length);
         const values: unknown[] = [];
         for (const record of batch.records) {
           try {
             values.push(this.wired.read(record, where));
           } catch (err) {
+            this.wiring.metrics.deadLettered(this.wiring.name, this.name, 'decode');
             await this.wiring.deadLetters.write(
               { topic: this.wired.topic, streamlet: this.wiring.name, inlet: this.name, reason: messageOf(err), payload: record.payload },
               this.wiring.killed,

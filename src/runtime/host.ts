@@ -6,6 +6,7 @@ import { messageOf, SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Schema } from '../core/schema.js';
 import type { OutletSpec } from '../core/streamlet.js';
+import { ApplicationMetrics } from '../observe/metrics.js';
 import { createContext, type InletWiring, type OutletWiring } from './context.js';
 import { DeadLetters } from './dead-letters.js';
 import { EndpointServer } from './endpoints.js';
@@ -49,6 +50,7 @@ export interface RunningApplication {
   readonly url: string;
   readonly endpoints: EndpointServer;
   readonly deadLetters: DeadLetters;
+  readonly metrics: ApplicationMetrics;
   /** Settles when every streamlet has ended, by itself or by `stop()`. */
   readonly finished: Promise<Outcome>;
   /** Stops sources, drains in-flight work (up to the drain timeout), then releases everything. */
@@ -66,6 +68,7 @@ export async function startApplication(options: HostOptions): Promise<RunningApp
   const stopping = new AbortController();
   const killed = new AbortController();
   const endpoints = new EndpointServer(log);
+  const metrics = new ApplicationMetrics(() => runtime.backlog());
   const hasDeadLetterTopic = application.topics.some((t) => t.name === DEAD_LETTERS_TOPIC);
   const deadLetters = new DeadLetters(
     hasDeadLetterTopic ? runtime.sink({ topics: [DEAD_LETTERS_TOPIC], streamlet: 'sluice', outlet: DEAD_LETTERS_TOPIC }) : undefined,
@@ -107,6 +110,7 @@ export async function startApplication(options: HostOptions): Promise<RunningApp
             outlets,
             deadLetters,
             endpoints,
+            metrics,
             batch: settings.batch,
           });
           await streamlet.definition.run(ctx);
@@ -121,6 +125,7 @@ export async function startApplication(options: HostOptions): Promise<RunningApp
           }
           const backoff = Math.min(settings.restart.backoffMax, settings.restart.backoffMin * 2 ** attempt);
           slog.error('streamlet failed; restarting', { error: error.message, attempt: attempt + 1, backoffMs: backoff });
+          metrics.restarted(name);
           await sleep(backoff, undefined, { signal: killed.signal }).catch(() => undefined);
         } finally {
           await Promise.all([...inlets.values()].map((i) => i.source.close()));
@@ -143,6 +148,10 @@ export async function startApplication(options: HostOptions): Promise<RunningApp
     );
   }
   endpoints.json('/streamlets', () => [...application.streamlets.values()].map((s) => ({ name: s.name, className: s.className })));
+  endpoints.get('/metrics', async (_req, res) => {
+    const { contentType, body } = await metrics.exposition();
+    res.writeHead(200, { 'content-type': contentType }).end(body);
+  });
 
   const busy = new Set(application.streamlets.keys());
   const running = Promise.all(
@@ -197,7 +206,7 @@ export async function startApplication(options: HostOptions): Promise<RunningApp
     }),
   ]);
 
-  return { url, endpoints, deadLetters, finished, stop };
+  return { url, endpoints, deadLetters, metrics, finished, stop };
 }
 
 /** True when `promise` settles within `ms`; the timer never outlives the answer. */

@@ -63,6 +63,8 @@ export interface RuntimeSink {
 
 export interface Runtime {
   readonly name: string;
+  /** Records waiting per topic (not yet committed by the slowest consumer), for metrics. */
+  backlog(): Readonly<Record<string, number>>;
   source(binding: InletBinding): RuntimeSource;
   sink(binding: OutletBinding): RuntimeSink;
   close(): Promise<void>;

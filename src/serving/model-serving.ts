@@ -7,6 +7,7 @@ import { ModelDescriptorSchema } from './descriptor.js';
 import { ModelStateStore } from './model-state.js';
 import { ModelSlot } from './model-slot.js';
 import type { ExecutorRegistry } from './registry.js';
+import { servingMetrics } from './serving-metrics.js';
 
 export interface ModelServingOptions<Record, Output, Result> {
   readonly description: string;
@@ -40,7 +41,7 @@ export function modelServing<Record, Output, Result>(options: ModelServingOption
     },
     volumeMounts: { models: { description: 'Where the serving model is persisted and restored from', path: '/var/lib/sluice/models' } },
     async run(ctx) {
-      const slot = new ModelSlot(options.adapter, options.executors, new ModelStateStore(ctx.volumePath('models')), ctx.log);
+      const slot = new ModelSlot(options.adapter, options.executors, new ModelStateStore(ctx.volumePath('models')), ctx.log, servingMetrics(ctx.metrics));
       // The restored model serves before any update or record is read.
       await slot.restore();
       ctx.exposeJson('/state', () => slot.state());

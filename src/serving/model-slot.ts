@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { messageOf, SluiceError } from '../core/errors.js';
+import { isSluiceError, messageOf, SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ServingAdapter } from './adapter.js';
 import type { ModelDescriptor } from './descriptor.js';
@@ -7,6 +7,7 @@ import type { LoadedModel } from './executor.js';
 import type { ModelStateStore } from './model-state.js';
 import type { ExecutorRegistry } from './registry.js';
 import { NO_MODEL_ERROR, type ModelResultMetadata } from './result-metadata.js';
+import type { ServingObserver } from './serving-metrics.js';
 import { ServingStats } from './stats.js';
 
 interface Installed {
@@ -45,6 +46,7 @@ export class ModelSlot<Record, Output, Result> {
     private readonly executors: ExecutorRegistry,
     private readonly store: ModelStateStore,
     private readonly log: Logger,
+    private readonly observer: ServingObserver,
   ) {}
 
   /** Restores the persisted model, if any; an unusable state file is moved aside and logged. */
@@ -68,6 +70,7 @@ export class ModelSlot<Record, Output, Result> {
     } catch (err) {
       const reason = messageOf(err);
       this.rejectedCount++;
+      this.observer.rejected(isSluiceError(err) ? err.code : 'SLUICE_ERR_MODEL_INVALID');
       this.rejected.unshift({ modelName: descriptor.modelName, modelType: descriptor.modelType, reason, at: Date.now() });
       this.rejected.length = Math.min(this.rejected.length, 10);
       this.log.error('model update rejected; the current model keeps serving', {
@@ -79,6 +82,7 @@ export class ModelSlot<Record, Output, Result> {
       return false;
     }
     this.accepted++;
+    this.observer.swapped(descriptor.modelName);
     this.log.info('model swapped', { model: descriptor.modelName, type: descriptor.modelType });
     try {
       await this.store.save(descriptor);
@@ -99,6 +103,7 @@ export class ModelSlot<Record, Output, Result> {
     const installed = this.current;
     if (!installed) {
       this.noModel += records.length;
+      this.observer.withoutModel(records.length);
       const metadata: ModelResultMetadata = { errors: NO_MODEL_ERROR, modelName: '', source: '', startTime: 0, duration: 0 };
       return records.map((record) => this.adapter.result(record, undefined, metadata));
     }
@@ -152,6 +157,7 @@ export class ModelSlot<Record, Output, Result> {
       const outputs = this.adapter.fromOutputs(records, await installed.model.infer(this.adapter.toInputs(records)));
       const duration = performance.now() - started;
       installed.stats.record(records.length, duration);
+      this.observer.called(installed.descriptor.modelName, records.length, duration / 1000);
       const metadata = this.metadata(installed, '', duration);
       return records.map((record, i) => this.adapter.result(record, outputs[i], metadata));
     } catch (err) {
@@ -161,6 +167,7 @@ export class ModelSlot<Record, Output, Result> {
         return results;
       }
       this.failed += records.length;
+      this.observer.failed(installed.descriptor.modelName, records.length);
       const metadata = this.metadata(installed, messageOf(err), performance.now() - started);
       return records.map((record) => this.adapter.result(record, undefined, metadata));
     }

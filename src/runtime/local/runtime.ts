@@ -30,8 +30,7 @@ export class LocalRuntime implements Runtime {
     }
   }
 
-  /** Records waiting per topic (appended, not yet committed by every group). */
-  depths(): Record<string, number> {
+  backlog(): Record<string, number> {
     return Object.fromEntries([...this.topics].map(([name, topic]) => [name, topic.depth]));
   }
 
