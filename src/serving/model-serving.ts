@@ -1,8 +1,9 @@
 import { config } from '../core/config.js';
 import type { Schema } from '../core/schema.js';
-import { defineStreamlet, type OutletSpec } from '../core/streamlet.js';
+import { defineStreamlet, outlet, type OutletSpec } from '../core/streamlet.js';
 import { concurrently } from '../util/concurrently.js';
 import type { ServingAdapter } from './adapter.js';
+import { AuditSampler, ScoringAuditSchema } from './audit.js';
 import { ModelDescriptorSchema } from './descriptor.js';
 import { ModelStateStore } from './model-state.js';
 import { ModelSlot } from './model-slot.js';
@@ -21,15 +22,16 @@ export interface ModelServingOptions<Record, Output, Result> {
 
 /**
  * The model-serving streamlet: records on `in-0`, model descriptors on `in-1`, results on
- * `out`. It is the dynamically controlled stream pattern — the model is data, swapped while
- * the stream runs — with the model persisted on the `models` volume and restored on start,
- * and its statistics at `GET /state`.
+ * `out`, and a sample of them with their inputs on `audit` (a request log). It is the
+ * dynamically controlled stream pattern — the model is data, swapped while the stream runs —
+ * with the model persisted on the `models` volume and restored on start, and its statistics
+ * at `GET /state`.
  */
 export function modelServing<Record, Output, Result>(options: ModelServingOptions<Record, Output, Result>) {
   return defineStreamlet({
     description: options.description,
     inlets: { 'in-0': options.data, 'in-1': ModelDescriptorSchema },
-    outlets: { out: options.result },
+    outlets: { out: options.result, audit: outlet(ScoringAuditSchema, (a) => a.modelName) },
     config: {
       'batch-size': config.integer({ description: 'Most records scored in one model call', default: 512, min: 1, max: 65_536 }),
       'batch-wait': config.duration({
@@ -37,6 +39,12 @@ export function modelServing<Record, Output, Result>(options: ModelServingOption
         default: 0,
         min: 0,
         max: 10_000,
+      }),
+      'audit-sample-rate': config.double({
+        description: 'Share of scored records also written, with input, output and model, to the audit outlet (0: none, 1: all)',
+        default: 0,
+        min: 0,
+        max: 1,
       }),
     },
     volumeMounts: { models: { description: 'Where the serving model is persisted and restored from', path: '/var/lib/sluice/models' } },
@@ -52,8 +60,11 @@ export function modelServing<Record, Output, Result>(options: ModelServingOption
       };
       const records = async (signal: AbortSignal) => {
         const batching = { maxSize: ctx.config['batch-size'], maxWait: ctx.config['batch-wait'], signal };
+        const audit = new AuditSampler(ctx.name, ctx.config['audit-sample-rate']);
         for await (const batch of ctx.inlet('in-0').batches(batching)) {
-          await ctx.emitAll('out', await slot.score(batch));
+          const { results, metadata } = await slot.score(batch);
+          await ctx.emitAll('out', results);
+          await ctx.emitAll('audit', audit.sample(batch, results, metadata));
         }
       };
       try {

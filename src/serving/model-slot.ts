@@ -19,6 +19,12 @@ interface Installed {
   retired: boolean;
 }
 
+/** A batch's results, in input order, and the metadata each one was scored with. */
+export interface Scored<Result> {
+  readonly results: Result[];
+  readonly metadata: ModelResultMetadata[];
+}
+
 export interface RejectedUpdate {
   readonly modelName: string;
   readonly modelType: string;
@@ -99,13 +105,13 @@ export class ModelSlot<Record, Output, Result> {
   }
 
   /** Scores a batch in one model call; a batch that fails is retried record by record so only bad records get error results. */
-  async score(records: readonly Record[]): Promise<Result[]> {
+  async score(records: readonly Record[]): Promise<Scored<Result>> {
     const installed = this.current;
     if (!installed) {
       this.noModel += records.length;
       this.observer.withoutModel(records.length);
       const metadata: ModelResultMetadata = { errors: NO_MODEL_ERROR, modelName: '', source: '', startTime: 0, duration: 0 };
-      return records.map((record) => this.adapter.result(record, undefined, metadata));
+      return this.answer(records, [], metadata);
     }
     installed.inFlight++;
     try {
@@ -151,26 +157,36 @@ export class ModelSlot<Record, Output, Result> {
     if (previous) await this.retire(previous);
   }
 
-  private async scoreWith(installed: Installed, records: readonly Record[]): Promise<Result[]> {
+  private async scoreWith(installed: Installed, records: readonly Record[]): Promise<Scored<Result>> {
     const started = performance.now();
     try {
       const outputs = this.adapter.fromOutputs(records, await installed.model.infer(this.adapter.toInputs(records)));
       const duration = performance.now() - started;
       installed.stats.record(records.length, duration);
       this.observer.called(installed.descriptor.modelName, records.length, duration / 1000);
-      const metadata = this.metadata(installed, '', duration);
-      return records.map((record, i) => this.adapter.result(record, outputs[i], metadata));
+      return this.answer(records, outputs, this.metadata(installed, '', duration));
     } catch (err) {
       if (records.length > 1) {
-        const results: Result[] = [];
-        for (const record of records) results.push(...(await this.scoreWith(installed, [record])));
-        return results;
+        const scored: Scored<Result> = { results: [], metadata: [] };
+        for (const record of records) {
+          const one = await this.scoreWith(installed, [record]);
+          scored.results.push(...one.results);
+          scored.metadata.push(...one.metadata);
+        }
+        return scored;
       }
       this.failed += records.length;
       this.observer.failed(installed.descriptor.modelName, records.length);
-      const metadata = this.metadata(installed, messageOf(err), performance.now() - started);
-      return records.map((record) => this.adapter.result(record, undefined, metadata));
+      return this.answer(records, [], this.metadata(installed, messageOf(err), performance.now() - started));
     }
+  }
+
+  /** Results for a batch that shares one metadata; a missing output means scoring failed. */
+  private answer(records: readonly Record[], outputs: readonly Output[], metadata: ModelResultMetadata): Scored<Result> {
+    return {
+      results: records.map((record, i) => this.adapter.result(record, outputs[i], metadata)),
+      metadata: new Array<ModelResultMetadata>(records.length).fill(metadata),
+    };
   }
 
   private metadata(installed: Installed, errors: string, durationMs: number): ModelResultMetadata {

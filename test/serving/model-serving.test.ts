@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildRecommenderModel } from '../../examples/recommender/models/build-models.js';
 import { ModelServing } from '../../examples/recommender/streamlets.js';
+import type { ScoringAudit } from '../../src/serving/audit.js';
 import type { ModelDescriptor } from '../../src/serving/descriptor.js';
 import { STATE_FILE } from '../../src/serving/model-state.js';
 import { NO_MODEL_ERROR } from '../../src/serving/result-metadata.js';
@@ -231,5 +232,41 @@ describe('model-serving', () => {
     expect(out[1]?.modelResultMetadata.errors).toMatch(/user id -5 is not a non-negative integer/);
     expect(out[2]?.modelResultMetadata.errors).toMatch(/inference with model recommender-a failed/);
     expect((await state(h)).failedRecords).toBe(2);
+  });
+});
+
+describe('model-serving audit outlet', () => {
+  it('writes the configured share of scored records, with input, output and the model that scored them', async () => {
+    const h = await startStreamlet(ModelServing, { name: 'model-serving', volumes: { models: tempDir() }, config: { 'audit-sample-rate': 0.25 } });
+    try {
+      await h.send('in-1', [recommenderDescriptor('recommender-a')]);
+      await h.until(() => h.committed('in-1') === 1);
+      await h.send(
+        'in-0',
+        Array.from({ length: 100 }, (_, i) => recommenderRecord(i)),
+      );
+      await h.until(() => h.outputs('out').length === 100 && h.outputs('audit').length === 25);
+      const audit = h.outputs('audit') as ScoringAudit[];
+      const since = results(h.outputs('out'))[0]?.modelResultMetadata.startTime;
+      for (const entry of audit) {
+        expect(entry).toMatchObject({ streamlet: 'model-serving', modelName: 'recommender-a', modelSince: since, source: 'ONNX embedded', errors: '' });
+        const input = JSON.parse(entry.input) as { datatype: string };
+        const output = JSON.parse(entry.output) as { inputRecord: { datatype: string }; modelResult: { probabilities: number[] } };
+        expect(output.inputRecord.datatype).toBe(input.datatype);
+        expect(output.modelResult.probabilities.length).toBeGreaterThan(0);
+      }
+      // Evenly spread: every fourth record.
+      expect(audit.map((a) => (JSON.parse(a.input) as { datatype: string }).datatype)).toEqual(Array.from({ length: 25 }, (_, i) => `seq-${i * 4 + 3}`));
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('writes nothing by default', async () => {
+    const h = await startStreamlet(ModelServing, { name: 'model-serving', volumes: { models: tempDir() } });
+    await h.send('in-0', [recommenderRecord(1)]);
+    await h.until(() => h.outputs('out').length === 1);
+    await h.stop();
+    expect(h.outputs('audit')).toEqual([]);
   });
 });
