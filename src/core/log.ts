@@ -1,8 +1,10 @@
 /**
- * Structured logging: one JSON object per line on stderr (stdout belongs to egresses such as
- * the console), or a compact human form when `pretty`. Loggers are values passed down, never a
- * process-wide singleton.
+ * Structured logging on pino: one JSON object per line on stderr (stdout belongs to egresses
+ * such as the console), or a compact line for people when `pretty`. Loggers are values passed
+ * down, never a process-wide singleton; Sluice code logs `message` first, then its fields.
  */
+import { pino, stdTimeFunctions, type Logger as PinoLogger } from 'pino';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type LogFields = Readonly<Record<string, unknown>>;
 
@@ -14,40 +16,45 @@ export interface Logger {
   child(bindings: LogFields): Logger;
 }
 
-const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-
 export interface LoggerOptions {
   readonly level?: LogLevel;
   readonly pretty?: boolean;
+  /** Where lines go; stderr by default. */
   readonly write?: (line: string) => void;
 }
 
-export function createLogger(options: LoggerOptions = {}, bindings: LogFields = {}): Logger {
-  const threshold = rank[options.level ?? 'info'];
+export function createLogger(options: LoggerOptions = {}): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(line));
-  const emit = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: LogFields) => {
-    if (rank[level] < threshold) return;
-    const entry = { time: new Date().toISOString(), level, ...bindings, msg: message, ...fields };
-    write(options.pretty ? `${prettyLine(entry)}\n` : `${JSON.stringify(entry, jsonReplacer)}\n`);
-  };
+  const destination = { write: options.pretty ? (line: string) => write(prettyLine(line)) : write };
+  return wrap(
+    pino(
+      {
+        level: options.level ?? 'info',
+        base: undefined,
+        messageKey: 'msg',
+        timestamp: stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+        serializers: { error: pino.stdSerializers.err },
+      },
+      destination,
+    ),
+  );
+}
+
+function wrap(logger: PinoLogger): Logger {
   return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-    child: (more) => createLogger(options, { ...bindings, ...more }),
+    debug: (message, fields) => logger.debug(fields ?? {}, message),
+    info: (message, fields) => logger.info(fields ?? {}, message),
+    warn: (message, fields) => logger.warn(fields ?? {}, message),
+    error: (message, fields) => logger.error(fields ?? {}, message),
+    child: (bindings) => wrap(logger.child(bindings)),
   };
 }
 
-function prettyLine(entry: Record<string, unknown>): string {
-  const { time, level, msg, streamlet, ...rest } = entry;
+/** `12:00:01.234 INFO  [streamlet] message {fields}` from one JSON line. */
+function prettyLine(json: string): string {
+  const { time, level, msg, streamlet, ...rest } = JSON.parse(json) as Record<string, unknown>;
   const who = typeof streamlet === 'string' ? ` [${streamlet}]` : '';
-  const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest, jsonReplacer)}` : '';
-  return `${String(time).slice(11, 23)} ${String(level).toUpperCase().padEnd(5)}${who} ${String(msg)}${extra}`;
-}
-
-function jsonReplacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Error) return { message: value.message, code: (value as { code?: unknown }).code };
-  return value;
+  const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';
+  return `${String(time).slice(11, 23)} ${String(level).toUpperCase().padEnd(5)}${who} ${String(msg)}${extra}\n`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SluiceProcess, until } from '../support/cli.js';
+import { logEntries, SluiceProcess, until } from '../support/cli.js';
 import { tempDir } from '../support/recommender.js';
 
 const blueprint = 'examples/recommender/recommender.conf';
@@ -55,7 +55,11 @@ describe('the recommender demo, run by the sluice CLI', () => {
     first.child.kill('SIGTERM');
     expect((await first.finished()).code).toBe(0);
     expect(first.stderr).toMatch(/SIGTERM received, draining in-flight work/);
-    const persisted = [...first.stderr.matchAll(/"msg":"model swapped","model":"(recommender-[ab])"/g)].map((m) => m[1]).at(-1);
+    const persisted = logEntries(first.stderr)
+      .filter((entry) => entry.msg === 'model swapped')
+      .map((entry) => entry.model)
+      .at(-1);
+    expect(persisted).toMatch(/^recommender-[ab]$/);
 
     // No model update arrives for an hour: whatever scores the first record was restored from the volume.
     const second = new SluiceProcess([...common, 'model-ingress.initial-delay=1h']);

@@ -76,3 +76,11 @@ export async function until(condition: () => boolean, timeoutMs = 30_000): Promi
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** The JSON log lines of a run's stderr, parsed. */
+export function logEntries(stderr: string): Record<string, unknown>[] {
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
