@@ -11,7 +11,7 @@ import { ModelStateStore } from '../src/serving/model-state.js';
 import { packageRoot } from '../src/util/package-root.js';
 import type { Measurement } from './raw-ort.js';
 import { rowsOfRange } from './records.js';
-import { countingEgress, createProbe } from './streamlets.js';
+import { countingEgress, createProbe, Discard } from './streamlets.js';
 
 // From the package root, so that the bench also runs compiled (bench/profile.ts).
 export const BLUEPRINT = join(packageRoot(), 'bench', 'pipeline.conf');
@@ -33,6 +33,8 @@ export interface PipelineOptions {
   /** Called (synchronously, from the sink) when the timed window starts and ends: e.g. to profile just the window. */
   readonly onWindowStart?: () => void;
   readonly onWindowEnd?: () => void;
+  /** More `key=value` settings for this run. */
+  readonly overrides?: readonly string[];
   /** Gives up after this long (ms). */
   readonly timeoutMs?: number;
 }
@@ -79,7 +81,7 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
   const startedAt = performance.now();
   const app = await runApplication({
     blueprint: BLUEPRINT,
-    packages: { bench: { CountingEgress: countingEgress(probe) } },
+    packages: { bench: { CountingEgress: countingEgress(probe), Discard } },
     logLevel: 'warn',
     overrides: [
       'sluice.http.port=0',
@@ -90,6 +92,7 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
       // No update (and so no swap, which restarts the serving stats) before the stop.
       'model-ingress.initial-delay=1h',
       `model-serving.batch-size=${options.batchSize}`,
+      ...(options.overrides ?? []),
     ],
   });
   const state = async (): Promise<ServingState> => (await (await fetch(`${app.url}/model-serving/state`)).json()) as ServingState;

@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { RecommenderResultSchema } from '../examples/recommender/schemas.js';
 import { defineStreamlet } from '../src/core/streamlet.js';
+import { ScoringAuditSchema } from '../src/serving/audit.js';
 
 export interface CountingProbe {
   /** Results scored by a model (`modelResultMetadata.errors` is empty) before the timed window starts. */
@@ -65,3 +66,12 @@ export function countingEgress(probe: CountingProbe) {
     },
   });
 }
+
+/** Reads and drops the audit log, so that writing it is measured in full. */
+export const Discard = defineStreamlet({
+  description: 'Reads scoring audit records and drops them, for the benchmark',
+  inlets: { in: ScoringAuditSchema },
+  async run(ctx) {
+    for await (const batch of ctx.inlet('in').batches()) void batch;
+  },
+});

@@ -70,6 +70,13 @@ export async function runApplication(options: ApplicationOptions): Promise<Start
       producers: topic.name === DEAD_LETTERS_TOPIC ? 1 : topic.producers.length,
     })),
   });
-  const running = await startApplication({ application, runtime, settings: settings.host, streamlets: settings.streamlets, log });
+  const running = await startApplication({
+    application,
+    runtime,
+    settings: settings.host,
+    streamlets: settings.streamlets,
+    log,
+    metricsEnabled: settings.metricsEnabled,
+  });
   return { ...running, application, settings, runtime };
 }

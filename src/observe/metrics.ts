@@ -3,6 +3,9 @@ import type { MetricCounter, MetricGauge, MetricHistogram, MetricLabels, Streaml
 
 type Metric = Counter | Histogram | Gauge;
 
+/** What every metric is when metrics are off. */
+const ignored = { inc() {}, observe() {}, set() {} };
+
 /**
  * One application's metrics, in its own registry (never prom-client's global one, so two
  * applications in one process do not mix). The host counts records per port, dead letters and
@@ -15,9 +18,11 @@ export class ApplicationMetrics {
   private readonly deadLetters: Counter<'streamlet' | 'port' | 'kind'>;
   private readonly restarts: Counter<'streamlet'>;
 
-  constructor(topicDepths?: () => Readonly<Record<string, number>>) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
-    const registers = [this.registry];
+  /** @param topicDepths records waiting per topic; `enabled: false` makes every metric a no-op. */
+  constructor(private readonly options: { readonly enabled: boolean; readonly topicDepths?: () => Readonly<Record<string, number>> }) {
+    const topicDepths = options.enabled ? options.topicDepths : undefined;
+    if (options.enabled) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
+    const registers = options.enabled ? [this.registry] : [];
     this.recordsIn = new Counter({
       name: 'sluice_records_in_total',
       help: 'Records a streamlet read, per inlet',
@@ -57,22 +62,23 @@ export class ApplicationMetrics {
 
   /** A counter bound to one inlet: `inc(n)` on the hot path does no label lookup. */
   inlet(streamlet: string, inlet: string): { inc(n: number): void } {
-    return this.recordsIn.labels(streamlet, inlet);
+    return this.options.enabled ? this.recordsIn.labels(streamlet, inlet) : ignored;
   }
 
   outlet(streamlet: string, outlet: string): { inc(n: number): void } {
-    return this.recordsOut.labels(streamlet, outlet);
+    return this.options.enabled ? this.recordsOut.labels(streamlet, outlet) : ignored;
   }
 
   deadLettered(streamlet: string, port: string, kind: 'decode' | 'encode'): void {
-    this.deadLetters.inc({ streamlet, port, kind });
+    if (this.options.enabled) this.deadLetters.inc({ streamlet, port, kind });
   }
 
   restarted(streamlet: string): void {
-    this.restarts.inc({ streamlet });
+    if (this.options.enabled) this.restarts.inc({ streamlet });
   }
 
   forStreamlet(streamlet: string): StreamletMetrics {
+    if (!this.options.enabled) return { counter: () => ignored, histogram: () => ignored, gauge: () => ignored };
     const withStreamlet = (labels: MetricLabels | undefined) => ({ ...labels, streamlet });
     return {
       counter: (name, help, labelNames = []) => {

@@ -41,6 +41,8 @@ export interface HostOptions {
   readonly settings: HostSettings;
   readonly streamlets: ReadonlyMap<string, StreamletSettings>;
   readonly log: Logger;
+  /** Off: counters do nothing and `/metrics` is empty (to measure what they cost). Default on. */
+  readonly metricsEnabled?: boolean;
 }
 
 export type Outcome = { readonly ok: true } | { readonly ok: false; readonly streamlet: string; readonly error: Error };
@@ -68,7 +70,7 @@ export async function startApplication(options: HostOptions): Promise<RunningApp
   const stopping = new AbortController();
   const killed = new AbortController();
   const endpoints = new EndpointServer(log);
-  const metrics = new ApplicationMetrics(() => runtime.backlog());
+  const metrics = new ApplicationMetrics({ enabled: options.metricsEnabled ?? true, topicDepths: () => runtime.backlog() });
   const hasDeadLetterTopic = application.topics.some((t) => t.name === DEAD_LETTERS_TOPIC);
   const deadLetters = new DeadLetters(
     hasDeadLetterTopic ? runtime.sink({ topics: [DEAD_LETTERS_TOPIC], streamlet: 'sluice', outlet: DEAD_LETTERS_TOPIC }) : undefined,

@@ -24,6 +24,7 @@ const hostParameters = {
   'batch.max-wait': config.duration({ description: 'Default wait for a batch to fill', default: 0, min: 0 }),
   'local.topic-capacity': config.integer({ description: 'Records a local topic holds before producers wait', default: 8_192, min: 1 }),
   'log.level': config.string({ description: 'debug, info, warn, error or silent', default: 'info', pattern: /^(debug|info|warn|error|silent)$/ }),
+  'metrics.enabled': config.boolean({ description: 'Count records, model calls and errors for GET /metrics', default: true }),
 } satisfies ConfigParameters;
 
 export interface ApplicationSettings {
@@ -31,6 +32,7 @@ export interface ApplicationSettings {
   readonly streamlets: ReadonlyMap<string, StreamletSettings>;
   readonly topicCapacity: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  readonly metricsEnabled: boolean;
 }
 
 /**
@@ -126,6 +128,7 @@ export function resolveSettings(application: Application, layers: readonly Hocon
     streamlets,
     topicCapacity: v['local.topic-capacity'],
     logLevel: v['log.level'] as ApplicationSettings['logLevel'],
+    metricsEnabled: v['metrics.enabled'],
   });
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ModelServing } from '../../examples/recommender/streamlets.js';
+import { ApplicationMetrics } from '../../src/observe/metrics.js';
 import { startStreamlet } from '../../src/testkit.js';
 import { recommenderDescriptor, recommenderRecord, tempDir } from '../support/recommender.js';
 
@@ -61,5 +62,14 @@ describe('metrics at GET /metrics', () => {
     } finally {
       await h.stop();
     }
+  });
+});
+
+describe('metrics switched off', () => {
+  it('count nothing and expose nothing', async () => {
+    const metrics = new ApplicationMetrics({ enabled: false, topicDepths: () => ({ t: 5 }) });
+    metrics.inlet('s', 'in').inc(3);
+    metrics.forStreamlet('s').counter('x_total', 'x').inc();
+    expect((await metrics.exposition()).body.trim()).toBe('');
   });
 });

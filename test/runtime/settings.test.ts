@@ -223,7 +223,7 @@ describe('resolveSettings: positions in messages', () => {
       ].join('\n'),
     );
     const known =
-      'http.host, http.port, state-directory, drain-timeout, restart.max-restarts, restart.backoff-min, restart.backoff-max, batch.max-size, batch.max-wait, local.topic-capacity, log.level';
+      'http.host, http.port, state-directory, drain-timeout, restart.max-restarts, restart.backoff-min, restart.backoff-max, batch.max-size, batch.max-wait, local.topic-capacity, log.level, metrics.enabled';
     expect(problems(file).sort()).toEqual(
       [
         `${file.file}:2:3: sluice.http.port must be at least 0, got -1`,
@@ -332,7 +332,7 @@ describe('resolveSettings: host settings', () => {
   it('an unknown sluice.* key is reported with the known settings', () => {
     const [problem] = problems(labelled(), overrides('sluice.http.prot=80'));
     expect(problem).toMatch(
-      /^<command line>:1:1: sluice\.http\.prot is unknown \(known: http\.host, http\.port, state-directory, drain-timeout, restart\.max-restarts, restart\.backoff-min, restart\.backoff-max, batch\.max-size, batch\.max-wait, local\.topic-capacity, log\.level\)$/,
+      /^<command line>:1:1: sluice\.http\.prot is unknown \(known: http\.host, http\.port, state-directory, drain-timeout, restart\.max-restarts, restart\.backoff-min, restart\.backoff-max, batch\.max-size, batch\.max-wait, local\.topic-capacity, log\.level, metrics\.enabled\)$/,
     );
   });
 
