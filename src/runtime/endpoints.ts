@@ -11,6 +11,8 @@ export type EndpointHandler = (request: IncomingMessage, response: ServerRespons
  */
 export class EndpointServer {
   private readonly routes = new Map<string, { owner: string; handler: EndpointHandler }>();
+  private readonly views = new Map<string, () => unknown>();
+  private readonly closing = new AbortController();
   private server: Server | undefined;
 
   constructor(private readonly log: Logger) {}
@@ -23,11 +25,24 @@ export class EndpointServer {
     const held = this.routes.get(path);
     if (held && held.owner !== owner) return false;
     this.routes.set(path, { owner, handler });
+    this.views.delete(path);
     return true;
   }
 
   json(path: string, view: () => unknown, owner = ''): boolean {
-    return this.get(path, (_req, res) => sendJson(res, 200, view()), owner);
+    const claimed = this.get(path, (_req, res) => sendJson(res, 200, view()), owner);
+    if (claimed) this.views.set(path, view);
+    return claimed;
+  }
+
+  /** The JSON view registered at `path`, to read in-process what `GET path` would answer. */
+  view(path: string): (() => unknown) | undefined {
+    return this.views.get(path);
+  }
+
+  /** Aborts when the server starts closing: long-lived responses (event streams) end then. */
+  get closed(): AbortSignal {
+    return this.closing.signal;
   }
 
   paths(): string[] {
@@ -49,6 +64,7 @@ export class EndpointServer {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
     const server = this.server;
     if (!server) return;
     this.server = undefined;

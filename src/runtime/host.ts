@@ -6,6 +6,7 @@ import { messageOf, SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Schema } from '../core/schema.js';
 import type { OutletSpec } from '../core/streamlet.js';
+import { installDashboard } from '../observe/dashboard/server.js';
 import { ApplicationMetrics } from '../observe/metrics.js';
 import { createContext, type InletWiring, type OutletWiring } from './context.js';
 import { DeadLetters } from './dead-letters.js';
@@ -154,6 +155,7 @@ export async function startApplication(options: HostOptions): Promise<RunningApp
     const { contentType, body } = await metrics.exposition();
     res.writeHead(200, { 'content-type': contentType }).end(body);
   });
+  installDashboard(endpoints, { application, metrics, log });
 
   const busy = new Set(application.streamlets.keys());
   const running = Promise.all(
