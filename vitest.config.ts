@@ -6,6 +6,8 @@ export default defineConfig({
     // End-to-end tests start real processes; the limits are generous so a slow machine passes.
     testTimeout: 60_000,
     hookTimeout: 30_000,
+    // Memory tests collect garbage before they measure.
+    execArgv: ['--expose-gc'],
     // The JSON report lets CI print one plain summary line.
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results/vitest.json' },

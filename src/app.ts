@@ -15,6 +15,7 @@ import { overridesDocument, resolveSettings, type ApplicationSettings } from './
 /** Streamlet packages that ship with Sluice, loaded only when a blueprint names them. */
 export const builtinPackages: Readonly<Record<string, PackageSource>> = {
   recommender: () => import('../examples/recommender/streamlets.js'),
+  fraud: () => import('../examples/fraud/streamlets.js'),
 };
 
 export interface ApplicationOptions {

@@ -23,6 +23,13 @@ export const recommenderAdapter: ServingAdapter<RecommenderRecord, RecommenderSe
     return problems;
   },
 
+  reject(record: RecommenderRecord): string | undefined {
+    // Gather would silently wrap a negative index around to the end of the table.
+    if (!isId(record.user)) return `user id ${record.user} is not a non-negative integer`;
+    const product = record.products.find((id) => !isId(id));
+    return product === undefined ? undefined : `product id ${product} is not a non-negative integer`;
+  },
+
   toInputs(records: readonly RecommenderRecord[]): NamedTensors {
     let rows = 0;
     for (const record of records) rows += record.products.length;
@@ -30,9 +37,7 @@ export const recommenderAdapter: ServingAdapter<RecommenderRecord, RecommenderSe
     const products = new Float32Array(rows);
     let row = 0;
     for (const record of records) {
-      checkId('user', record.user);
       for (const product of record.products) {
-        checkId('product', product);
         users[row] = record.user;
         products[row++] = product;
       }
@@ -69,7 +74,6 @@ export const recommenderAdapter: ServingAdapter<RecommenderRecord, RecommenderSe
 const productNames = Array.from({ length: productCount }, (_, id) => String(id));
 const productName = (id: number): string => productNames[id] ?? String(id);
 
-function checkId(what: string, id: number): void {
-  // Gather would silently wrap a negative index around to the end of the table.
-  if (!Number.isSafeInteger(id) || id < 0) throw new Error(`${what} id ${id} is not a non-negative integer`);
+function isId(id: number): boolean {
+  return Number.isSafeInteger(id) && id >= 0;
 }

@@ -12,7 +12,13 @@ export interface ServingAdapter<Record, Output, Result> {
    * empty when it fits. A non-empty answer rejects the model update.
    */
   check(metadata: ModelMetadata): string[];
-  /** Input tensors for a batch of records; throws if a record cannot be converted. */
+  /**
+   * Why a record cannot be scored at all (a missing field, an id out of range), or undefined.
+   * Rejected records get an error result and stay out of the model call, so one bad record
+   * never costs its batch a retry.
+   */
+  reject?(record: Record): string | undefined;
+  /** Input tensors for a batch of records (none of them rejected); throws if one cannot be converted. */
   toInputs(records: readonly Record[]): NamedTensors;
   /** One output per record, in order, from the model's outputs for the same batch. */
   fromOutputs(records: readonly Record[], outputs: NamedTensors): Output[];

@@ -115,7 +115,7 @@ export class ModelSlot<Record, Output, Result> {
     }
     installed.inFlight++;
     try {
-      return await this.scoreWith(installed, records);
+      return await this.scoreAccepted(installed, records);
     } finally {
       installed.inFlight--;
       if (installed.retired && installed.inFlight === 0) await this.unload(installed);
@@ -157,7 +157,37 @@ export class ModelSlot<Record, Output, Result> {
     if (previous) await this.retire(previous);
   }
 
+  /** Answers the records the adapter rejects with their reason, and scores the others together. */
+  private async scoreAccepted(installed: Installed, records: readonly Record[]): Promise<Scored<Result>> {
+    const reject = this.adapter.reject;
+    const reasons = reject ? records.map((record) => reject.call(this.adapter, record)) : [];
+    if (!reasons.some((reason) => reason !== undefined)) return this.scoreWith(installed, records);
+    const scored = await this.scoreWith(
+      installed,
+      records.filter((_, i) => reasons[i] === undefined),
+    );
+    const results: Result[] = [];
+    const metadata: ModelResultMetadata[] = [];
+    let next = 0;
+    records.forEach((record, i) => {
+      const reason = reasons[i];
+      if (reason === undefined) {
+        results.push(scored.results[next] as Result);
+        metadata.push(scored.metadata[next++] as ModelResultMetadata);
+        return;
+      }
+      const meta = this.metadata(installed, reason, 0);
+      results.push(this.adapter.result(record, undefined, meta));
+      metadata.push(meta);
+    });
+    const rejected = records.length - next;
+    this.failed += rejected;
+    this.observer.failed(installed.descriptor.modelName, rejected);
+    return { results, metadata };
+  }
+
   private async scoreWith(installed: Installed, records: readonly Record[]): Promise<Scored<Result>> {
+    if (records.length === 0) return { results: [], metadata: [] };
     const started = performance.now();
     try {
       const outputs = this.adapter.fromOutputs(records, await installed.model.infer(this.adapter.toInputs(records)));

@@ -3,7 +3,7 @@ import { logEntries, SluiceProcess, until } from '../support/cli.js';
 import { tempDir } from '../support/recommender.js';
 
 const blueprint = 'examples/recommender/recommender.conf';
-const resultLine = /^user=(\d+) model=(recommender-[ab]) products=(\d+) top=\[[^\]]*\] [\d.]+ms$/;
+const resultLine = /^user=(\d+) model=(recommender-(?:a|b|tfjs|pmml)) products=(\d+) top=\[[^\]]*\] [\d.]+ms$/;
 
 async function state(url: string): Promise<Record<string, unknown>> {
   const response = await fetch(`${url}/state`);
@@ -12,7 +12,7 @@ async function state(url: string): Promise<Record<string, unknown>> {
 }
 
 describe('the recommender demo, run by the sluice CLI', () => {
-  it('scores records, swaps the model at least twice, and reports the serving model at /state', async () => {
+  it('scores records, swaps across ONNX, PMML and TF.js models and back, and reports the serving model at /state', async () => {
     const stateDir = tempDir();
     const app = new SluiceProcess([
       'run',
@@ -24,14 +24,14 @@ describe('the recommender demo, run by the sluice CLI', () => {
     ]);
     try {
       const url = await app.url();
-      await until(() => (app.stderr.match(/"msg":"model swapped"/g) ?? []).length >= 3);
-      // Results show the swaps: a, then b, then a again.
-      const models = () => [...app.stdout.matchAll(/model=(recommender-[ab])/g)].map((m) => m[1]);
-      const switches = () => models().filter((m, i, all) => i > 0 && m !== all[i - 1]).length;
-      await until(() => switches() >= 2);
-      expect(models()[0]).toBe('recommender-a');
+      await until(() => (app.stderr.match(/"msg":"model swapped"/g) ?? []).length >= 5);
+      // The models of the folder in name order: a, b (ONNX), pmml (PMML), tfjs (TF.js), then a again.
+      const models = () => [...app.stdout.matchAll(/model=(recommender-[\w-]+)/g)].map((m) => m[1]);
+      const order = () => models().filter((m, i, all) => i === 0 || m !== all[i - 1]);
+      await until(() => order().length >= 5);
+      expect(order().slice(0, 5)).toEqual(['recommender-a', 'recommender-b', 'recommender-pmml', 'recommender-tfjs', 'recommender-a']);
       const s = await state(url);
-      expect(['recommender-a', 'recommender-b']).toContain(s.name);
+      expect(['recommender-a', 'recommender-b', 'recommender-pmml', 'recommender-tfjs']).toContain(s.name);
       expect(s.since).toBeGreaterThan(Date.now() - 60_000);
       for (const key of ['usage', 'min', 'max', 'averageDuration']) expect(typeof s[key]).toBe('number');
       expect(s.max as number).toBeGreaterThanOrEqual(s.min as number);
@@ -59,7 +59,7 @@ describe('the recommender demo, run by the sluice CLI', () => {
       .filter((entry) => entry.msg === 'model swapped')
       .map((entry) => entry.model)
       .at(-1);
-    expect(persisted).toMatch(/^recommender-[ab]$/);
+    expect(persisted).toMatch(/^recommender-(a|b|pmml|tfjs)$/);
 
     // No model update arrives for an hour: whatever scores the first record was restored from the volume.
     const second = new SluiceProcess([...common, 'model-ingress.initial-delay=1h']);

@@ -146,9 +146,9 @@ describe('the dashboard endpoints of a running application', () => {
     expect(last.streamlets['console']).toMatchObject({ deadLetters: 0, restarts: 0 });
     expect(last.streamlets['console']?.state).toBeUndefined();
     const state = serving?.state as ServingState;
-    expect(['recommender-a', 'recommender-b']).toContain(state.name);
+    expect(['recommender-a', 'recommender-b', 'recommender-pmml', 'recommender-tfjs']).toContain(state.name);
     const swaps = last.history.filter((e) => e.kind === 'swap');
-    expect(swaps[0]).toMatchObject({ kind: 'swap', streamlet: 'model-serving', model: state.name, modelType: 'ONNX', at: state.since });
+    expect(swaps[0]).toMatchObject({ kind: 'swap', streamlet: 'model-serving', model: state.name, modelType: state.modelType, at: state.since });
     expect(swaps.at(-1)).toMatchObject({ previous: null });
     expect(swaps.map((s) => s.at)).toEqual([...swaps.map((s) => s.at)].sort((a, b) => b - a));
   });

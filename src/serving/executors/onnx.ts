@@ -5,12 +5,11 @@
  * runs, so callers should score big batches and use worker threads for parallelism; one
  * intra-op thread per session is as fast as two on the shared 2-core machines (DESIGN.md).
  */
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { SluiceError, messageOf } from '../../core/errors.js';
 import type { ModelDescriptor } from '../descriptor.js';
 import type { CallOptions, Executor, LoadedModel, ModelMetadata } from '../executor.js';
+import { invalidModel, modelBytesOf } from '../model-source.js';
 import { shapeMatches, type DType, type NamedTensors, type Tensor, type TensorSpec } from '../tensor.js';
 
 export interface OnnxExecutorOptions {
@@ -18,7 +17,13 @@ export interface OnnxExecutorOptions {
   readonly intraOpNumThreads?: number;
 }
 
-export function createOnnxExecutor(options: OnnxExecutorOptions = {}): Executor {
+export interface OnnxExecutor extends Executor {
+  /** Sessions loaded and not yet unloaded: one per serving model, none once all are closed. */
+  readonly openSessions: number;
+}
+
+export function createOnnxExecutor(options: OnnxExecutorOptions = {}): OnnxExecutor {
+  let open = 0;
   const sessionOptions: InferenceSession.SessionOptions = {
     intraOpNumThreads: options.intraOpNumThreads ?? 1,
     interOpNumThreads: 1,
@@ -30,19 +35,23 @@ export function createOnnxExecutor(options: OnnxExecutorOptions = {}): Executor 
   };
   return {
     modelType: 'ONNX',
+    get openSessions() {
+      return open;
+    },
     async load(descriptor: ModelDescriptor, callOptions?: CallOptions): Promise<LoadedModel> {
       callOptions?.signal?.throwIfAborted();
-      const bytes = await modelBytesOf(descriptor);
+      const bytes = await modelBytesOf(descriptor, 'ONNX');
       let session: InferenceSession;
       try {
         session = await InferenceSession.create(bytes, sessionOptions);
       } catch (err) {
-        throw invalid(descriptor, `onnxruntime rejected the model: ${messageOf(err)}`, err);
+        throw invalidModel(descriptor, `onnxruntime rejected the model: ${messageOf(err)}`, err);
       }
       try {
         const metadata = readMetadata(descriptor.modelName, session);
         callOptions?.signal?.throwIfAborted();
-        return new OnnxModel(descriptor.modelName, session, metadata);
+        open++;
+        return new OnnxModel(descriptor.modelName, session, metadata, () => open--);
       } catch (err) {
         await session.release();
         throw err;
@@ -51,8 +60,8 @@ export function createOnnxExecutor(options: OnnxExecutorOptions = {}): Executor 
   };
 }
 
-/** The default ONNX executor (stateless: every `load` makes its own session). */
-export const onnxExecutor: Executor = createOnnxExecutor();
+/** The default ONNX executor: every `load` makes its own session. */
+export const onnxExecutor: OnnxExecutor = createOnnxExecutor();
 
 class OnnxModel implements LoadedModel {
   #session: InferenceSession | undefined;
@@ -61,6 +70,7 @@ class OnnxModel implements LoadedModel {
     private readonly modelName: string,
     session: InferenceSession,
     private readonly signature: ModelMetadata,
+    private readonly released: () => void,
   ) {
     this.#session = session;
   }
@@ -100,8 +110,10 @@ class OnnxModel implements LoadedModel {
 
   async unload(): Promise<void> {
     const session = this.#session;
+    if (!session) return;
     this.#session = undefined;
-    await session?.release();
+    this.released();
+    await session.release();
   }
 
   /**
@@ -138,45 +150,6 @@ class OnnxModel implements LoadedModel {
   private failed(message: string, cause?: unknown): SluiceError<'SLUICE_ERR_INFERENCE_FAILED'> {
     return new SluiceError('SLUICE_ERR_INFERENCE_FAILED', { modelName: this.modelName, message }, causeOf(cause));
   }
-}
-
-/** The model's bytes: from the descriptor itself, or from a local file it names. */
-async function modelBytesOf(descriptor: ModelDescriptor): Promise<Uint8Array> {
-  const { modelBytes, modelSourceLocation: location } = descriptor;
-  if (modelBytes !== null && modelBytes.length > 0) return modelBytes;
-  if (location === null || location === '') {
-    throw invalid(descriptor, modelBytes === null ? 'the descriptor has neither model bytes nor a modelSourceLocation' : 'the model bytes are empty');
-  }
-  const path = localPath(location);
-  if (path === undefined) {
-    throw invalid(
-      descriptor,
-      `unsupported modelSourceLocation '${location}': the ONNX executor reads a local file path or a file:// URL ` +
-        '(or takes the model bytes in the descriptor)',
-    );
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw invalid(descriptor, `cannot read model file ${path}: ${messageOf(err)}`, err);
-  }
-  if (bytes.length === 0) throw invalid(descriptor, `model file ${path} is empty`);
-  return bytes;
-}
-
-/** A file path for `file:` URLs and plain paths; undefined for any other URL scheme. */
-function localPath(location: string): string | undefined {
-  if (location.startsWith('file:')) {
-    try {
-      return fileURLToPath(location);
-    } catch {
-      return undefined;
-    }
-  }
-  // A scheme of two or more letters (http:, s3:, nats-obj:...) is a remote location; a single
-  // letter followed by ':' is a Windows drive.
-  return /^[a-z][a-z0-9+.-]+:/i.test(location) ? undefined : location;
 }
 
 function readMetadata(modelName: string, session: InferenceSession): ModelMetadata {
@@ -242,10 +215,6 @@ function emptyData(dtype: DType): Tensor['data'] {
 
 function formatShape(shape: readonly number[]): string {
   return `[${shape.map((d) => (d < 0 ? '?' : String(d))).join(',')}]`;
-}
-
-function invalid(descriptor: ModelDescriptor, message: string, cause?: unknown): SluiceError<'SLUICE_ERR_MODEL_INVALID'> {
-  return new SluiceError('SLUICE_ERR_MODEL_INVALID', { modelName: descriptor.modelName, message }, causeOf(cause));
 }
 
 /** Sets `cause` only when there is one, so errors without a cause carry no empty field. */
