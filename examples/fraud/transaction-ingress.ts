@@ -1,10 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { config } from '../../src/core/config.js';
 import { defineStreamlet, outlet } from '../../src/core/streamlet.js';
+import { paced } from '../../src/util/pacing.js';
 import { TransactionGenerator } from './generator.js';
 import { TransactionRecordSchema, type TransactionRecord } from './schemas.js';
-
-const TICK_MS = 10;
 
 /** Generates card transactions: mostly normal, a known fraction fraudulent, a few with a missing field. */
 export const TransactionIngress = defineStreamlet({
@@ -23,22 +21,12 @@ export const TransactionIngress = defineStreamlet({
       fraudFraction: ctx.config['fraud-fraction'],
       missingFraction: ctx.config['missing-fraction'],
     });
-    const limit = ctx.config['max-records'] || Number.POSITIVE_INFINITY;
-    const rate = ctx.config['records-per-second'];
-    const started = performance.now();
-    let sent = 0;
-    while (sent < limit && !ctx.signal.aborted) {
-      // Emit what is due since the start, in one batch per tick, so high rates stay accurate.
-      const due = rate === 0 ? sent + 512 : Math.floor(((performance.now() - started) / 1000) * rate) + 1;
-      const count = Math.min(due, limit) - sent;
-      if (count > 0) {
-        const batch = new Array<TransactionRecord>(count);
-        for (let i = 0; i < count; i++) batch[i] = generator.next();
-        await ctx.emitAll('out', batch);
-        sent += count;
-      }
-      if (rate > 0) await sleep(TICK_MS, undefined, { signal: ctx.signal }).catch(() => undefined);
-    }
+    const pacing = { rate: ctx.config['records-per-second'], limit: ctx.config['max-records'] || Number.POSITIVE_INFINITY, signal: ctx.signal };
+    const sent = await paced(pacing, async (count) => {
+      const batch = new Array<TransactionRecord>(count);
+      for (let i = 0; i < count; i++) batch[i] = generator.next();
+      await ctx.emitAll('out', batch);
+    });
     ctx.log.info('transaction ingress done', { records: sent });
   },
 });

@@ -14,7 +14,7 @@
 import type { ServingAdapter } from './adapter.js';
 import type { ModelMetadata } from './executor.js';
 import type { ModelResultMetadata } from './result-metadata.js';
-import { tensor, type NamedTensors, type Tensor, type TensorSpec } from './tensor.js';
+import { formatShape, tensor, type NamedTensors, type Tensor, type TensorSpec } from './tensor.js';
 
 /** The keys of `R` whose values are numbers (possibly null or undefined): the fields a mapping may use. */
 export type NumericFieldOf<R> = {
@@ -189,8 +189,4 @@ function readOutput(output: OutputField, outputs: NamedTensors, rows: number): O
   }
   if (data instanceof BigInt64Array) return { width, read: (start, end) => Array.from(data.subarray(start, end), Number) };
   return { width, read: (start, end) => Array.from(data.subarray(start, end)) };
-}
-
-function formatShape(shape: readonly number[]): string {
-  return `[${shape.map((d) => (d < 0 ? '?' : String(d))).join(',')}]`;
 }

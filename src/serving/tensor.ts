@@ -44,3 +44,23 @@ export function tensor<D extends DType>(dtype: D, shape: readonly number[], data
 export function shapeMatches(expected: readonly number[], actual: readonly number[]): boolean {
   return expected.length === actual.length && expected.every((d, i) => d < 0 || d === actual[i]);
 }
+
+/** `[?,1]`: a shape as messages show it, free dimensions as `?`. */
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.map((d) => (d < 0 ? '?' : String(d))).join(',')}]`;
+}
+
+/** A tensor of zeros (empty strings for `string`). */
+export function zeros<D extends DType>(dtype: D, shape: readonly number[]): Tensor<D> {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const data: Record<DType, () => TensorData> = {
+    float32: () => new Float32Array(size),
+    float64: () => new Float64Array(size),
+    int32: () => new Int32Array(size),
+    int64: () => new BigInt64Array(size),
+    uint8: () => new Uint8Array(size),
+    bool: () => new Uint8Array(size),
+    string: () => new Array<string>(size).fill(''),
+  };
+  return { dtype, shape: [...shape], data: data[dtype]() as TensorDataByDType[D] };
+}

@@ -10,7 +10,8 @@ import { SluiceError, messageOf } from '../../core/errors.js';
 import type { ModelDescriptor } from '../descriptor.js';
 import type { CallOptions, Executor, LoadedModel, ModelMetadata } from '../executor.js';
 import { invalidModel, modelBytesOf } from '../model-source.js';
-import { shapeMatches, type DType, type NamedTensors, type Tensor, type TensorSpec } from '../tensor.js';
+import { emptyOutputs, inputFor } from '../signature.js';
+import { type DType, type NamedTensors, type Tensor, type TensorSpec } from '../tensor.js';
 
 export interface OnnxExecutorOptions {
   /** Threads one `run()` may use; default 1 (DESIGN.md: as fast as 2 on busy cores, no spinning). */
@@ -90,7 +91,7 @@ class OnnxModel implements LoadedModel {
       feeds[spec.name] = toOrtTensor(this.checkInput(spec, inputs));
     }
     const fed = Object.values(feeds);
-    if (fed.length > 0 && fed.every((t) => t.dims[0] === 0)) return this.emptyOutputs();
+    if (fed.length > 0 && fed.every((t) => t.dims[0] === 0)) return emptyOutputs(this.signature);
 
     let results: InferenceSession.ReturnType;
     try {
@@ -116,34 +117,9 @@ class OnnxModel implements LoadedModel {
     await session.release();
   }
 
-  /**
-   * Zero rows in, zero rows out, without running the graph: onnxruntime's reduce kernels hand
-   * back their input unchanged when it is empty, so a run would return a wrongly shaped tensor.
-   */
-  private emptyOutputs(): NamedTensors {
-    const outputs: Record<string, Tensor> = {};
-    for (const spec of this.signature.outputs) {
-      const shape = spec.shape.map((d, i) => (i === 0 || d < 0 ? 0 : d));
-      outputs[spec.name] = { dtype: spec.dtype, shape, data: emptyData(spec.dtype) };
-    }
-    return outputs;
-  }
-
   private checkInput(spec: TensorSpec, inputs: NamedTensors): Tensor {
-    const given = inputs[spec.name];
-    if (given === undefined) {
-      const names = Object.keys(inputs);
-      throw this.failed(
-        `missing input '${spec.name}': the model takes ${this.signature.inputs.map((s) => `'${s.name}'`).join(', ')}` +
-          `, the batch has ${names.length > 0 ? names.map((n) => `'${n}'`).join(', ') : 'no tensors'}`,
-      );
-    }
-    if (given.dtype !== spec.dtype) {
-      throw this.failed(`input '${spec.name}' is ${given.dtype} but the model expects ${spec.dtype}`);
-    }
-    if (!shapeMatches(spec.shape, given.shape)) {
-      throw this.failed(`input '${spec.name}' has shape ${formatShape(given.shape)} but the model expects ${formatShape(spec.shape)}`);
-    }
+    const given = inputFor(this.signature, spec, inputs);
+    if (typeof given === 'string') throw this.failed(given);
     return given;
   }
 
@@ -193,28 +169,6 @@ function toOrtTensor(tensor: Tensor): OrtTensor {
     default:
       return new OrtTensor(t.dtype, t.data, t.shape);
   }
-}
-
-function emptyData(dtype: DType): Tensor['data'] {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(0);
-    case 'float64':
-      return new Float64Array(0);
-    case 'int32':
-      return new Int32Array(0);
-    case 'int64':
-      return new BigInt64Array(0);
-    case 'uint8':
-    case 'bool':
-      return new Uint8Array(0);
-    case 'string':
-      return [];
-  }
-}
-
-function formatShape(shape: readonly number[]): string {
-  return `[${shape.map((d) => (d < 0 ? '?' : String(d))).join(',')}]`;
 }
 
 /** Sets `cause` only when there is one, so errors without a cause carry no empty field. */

@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { SluiceError, messageOf } from '../../../core/errors.js';
 import type { ModelDescriptor } from '../../descriptor.js';
 import type { CallOptions, Executor, LoadedModel, ModelMetadata } from '../../executor.js';
-import { shapeMatches, type DType, type NamedTensors, type Tensor, type TensorSpec } from '../../tensor.js';
+import { emptyOutputs, inputFor } from '../../signature.js';
+import { zeros, type DType, type NamedTensors, type Tensor, type TensorSpec } from '../../tensor.js';
 import { BackendSelector } from './backend.js';
 import type { TfjsExecutorOptions } from './index.js';
 import { buildModel, declaredGraphSignature, freeze, layersSignature, scoped, spec, type PartialSpec, type TfjsModelHandle } from './model.js';
@@ -69,7 +70,7 @@ class TfjsModel implements LoadedModel {
     const handle = this.#handle;
     if (handle === undefined) throw this.failed('the model has been unloaded');
     const given = this.#signature.inputs.map((spec) => this.checkInput(spec, inputs));
-    if (given.length > 0 && given.every((t) => t.shape[0] === 0)) return this.emptyOutputs();
+    if (given.length > 0 && given.every((t) => t.shape[0] === 0)) return emptyOutputs(this.#signature);
     try {
       return await this.run(handle, given);
     } catch (err) {
@@ -165,32 +166,9 @@ class TfjsModel implements LoadedModel {
     }
   }
 
-  /**
-   * Zero rows in, zero rows out, without running the model (some TF.js kernels reject empty
-   * tensors).
-   */
-  private emptyOutputs(): NamedTensors {
-    const outputs: Record<string, Tensor> = {};
-    for (const spec of this.#signature.outputs) {
-      const shape = spec.shape.map((d, i) => (i === 0 || d < 0 ? 0 : d));
-      outputs[spec.name] = { dtype: spec.dtype, shape, data: zeros(spec.dtype, shape).data };
-    }
-    return outputs;
-  }
-
   private checkInput(spec: TensorSpec, inputs: NamedTensors): Tensor {
-    const given = inputs[spec.name];
-    if (given === undefined) {
-      const names = Object.keys(inputs);
-      throw this.failed(
-        `missing input '${spec.name}': the model takes ${this.#signature.inputs.map((s) => `'${s.name}'`).join(', ')}` +
-          `, the batch has ${names.length > 0 ? names.map((n) => `'${n}'`).join(', ') : 'no tensors'}`,
-      );
-    }
-    if (given.dtype !== spec.dtype) throw this.failed(`input '${spec.name}' is ${given.dtype} but the model expects ${spec.dtype}`);
-    if (!shapeMatches(spec.shape, given.shape)) {
-      throw this.failed(`input '${spec.name}' has shape ${formatShape(given.shape)} but the model expects ${formatShape(spec.shape)}`);
-    }
+    const given = inputFor(this.#signature, spec, inputs);
+    if (typeof given === 'string') throw this.failed(given);
     return given;
   }
 
@@ -247,24 +225,4 @@ function read(names: readonly string[], tensors: readonly tf.Tensor[], copy: boo
     else throw new Error(`output '${name}' has dtype ${t.dtype}, which Sluice tensors do not carry`);
   });
   return outputs;
-}
-
-function zeros(dtype: DType, shape: readonly number[]): Tensor {
-  const size = shape.reduce((a, b) => a * b, 1);
-  switch (dtype) {
-    case 'float32':
-      return { dtype, shape, data: new Float32Array(size) };
-    case 'int32':
-      return { dtype, shape, data: new Int32Array(size) };
-    case 'bool':
-      return { dtype, shape, data: new Uint8Array(size) };
-    case 'string':
-      return { dtype, shape, data: new Array<string>(size).fill('') };
-    default:
-      throw new Error(`TF.js has no ${dtype} tensors`);
-  }
-}
-
-function formatShape(shape: readonly number[]): string {
-  return `[${shape.map((d) => (d < 0 ? '?' : String(d))).join(',')}]`;
 }
