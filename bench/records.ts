@@ -11,7 +11,7 @@ import { seededRandom } from '../src/util/random.js';
 export const DEFAULT_SEED = 42;
 
 export function recommenderRecords(count: number, seed = DEFAULT_SEED): RecommenderRecord[] {
-  const next = generator(seed);
+  const next = recordGenerator(seed);
   const records = new Array<RecommenderRecord>(count);
   for (let i = 0; i < count; i++) records[i] = next();
   return records;
@@ -19,7 +19,7 @@ export function recommenderRecords(count: number, seed = DEFAULT_SEED): Recommen
 
 /** Rows of the generated records `[from, to)`, regenerating the stream rather than keeping it. */
 export function rowsOfRange(from: number, to: number, seed = DEFAULT_SEED): number {
-  const next = generator(seed);
+  const next = recordGenerator(seed);
   let rows = 0;
   for (let i = 0; i < to; i++) {
     const record = next();
@@ -28,14 +28,19 @@ export function rowsOfRange(from: number, to: number, seed = DEFAULT_SEED): numb
   return rows;
 }
 
-function generator(seed: number): () => RecommenderRecord {
+/**
+ * The generator itself: each call returns the stream's next record. Built with the plain loops
+ * of DataIngress's `next()`, so a bench streamlet can stand in for DataIngress at the same cost.
+ */
+export function recordGenerator(seed = DEFAULT_SEED): () => RecommenderRecord {
   const random = seededRandom(seed);
   // The expressions of DataIngress's `next()`, in the same order: user, product count, each product.
-  return () => ({
-    user: Math.floor(random() * userCount),
-    products: Array.from({ length: 1 + Math.floor(random() * 30) }, () => Math.floor(random() * productCount)),
-    datatype: 'recommender',
-  });
+  return () => {
+    const user = Math.floor(random() * userCount);
+    const products = new Array<number>(1 + Math.floor(random() * 30));
+    for (let i = 0; i < products.length; i++) products[i] = Math.floor(random() * productCount);
+    return { user, products, datatype: 'recommender' };
+  };
 }
 
 /** Rows (user, product pairs) the model scores for these records. */
