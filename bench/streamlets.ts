@@ -106,8 +106,6 @@ export interface LatencyProbe {
   mismatches: number;
   /** Results with an error (no model, or a scoring failure). */
   unscored: number;
-  /** Batches the sink received in the window. */
-  sinkBatches: number;
   windowStart?: { at: number; arrived: number; cpu: NodeJS.CpuUsage };
   windowEnd?: { at: number; arrived: number; cpu: NodeJS.CpuUsage };
   onWindowStart?: () => void;
@@ -134,7 +132,6 @@ export function createLatencyProbe(total: number, warmup: number): LatencyProbe 
     arrived: 0,
     mismatches: 0,
     unscored: 0,
-    sinkBatches: 0,
     gate,
     open,
     done,
@@ -192,7 +189,6 @@ export function latencyEgress(probe: LatencyProbe) {
     async run(ctx) {
       for await (const batch of ctx.inlet('in').batches()) {
         const now = performance.now();
-        if (probe.windowStart !== undefined && probe.windowEnd === undefined) probe.sinkBatches++;
         for (const result of batch) {
           const k = probe.arrived++;
           if (k >= probe.total) continue;
