@@ -48,10 +48,8 @@ export async function openSession(model: Uint8Array): Promise<InferenceSession> 
   return InferenceSession.create(model, executorSessionOptions);
 }
 
-interface Batch {
+interface Batch extends TimedBatch {
   readonly feeds: Feeds;
-  readonly records: number;
-  readonly rows: number;
 }
 
 /** The pool cut into consecutive batches of `batchSize` records, tensors built. */
@@ -64,17 +62,28 @@ export function batchesOf(pool: readonly RecommenderRecord[], batchSize: number)
   return batches;
 }
 
+/** A batch and its size, whatever carries its tensors. */
+export interface TimedBatch {
+  readonly records: number;
+  readonly rows: number;
+}
+
 /**
  * Runs `warmup` records' worth of batches untimed (JIT, allocator, caches), then times
- * `records` records' worth, cycling through `batches` (built once by {@link batchesOf}).
+ * `records` records' worth, cycling through `batches` (built once, before timing).
  */
-export async function measureRawOrt(session: InferenceSession, batches: readonly Batch[], warmup: number, records: number): Promise<Measurement> {
+export async function measureCalls<B extends TimedBatch>(
+  batches: readonly B[],
+  call: (batch: B) => Promise<unknown>,
+  warmup: number,
+  records: number,
+): Promise<Measurement> {
   if (batches.length === 0) throw new Error('no batches');
   let i = 0;
-  const next = (): Batch => batches[i++ % batches.length] as Batch;
+  const next = (): B => batches[i++ % batches.length] as B;
   for (let done = 0; done < warmup;) {
     const batch = next();
-    await session.run(batch.feeds);
+    await call(batch);
     done += batch.records;
   }
 
@@ -85,7 +94,7 @@ export async function measureRawOrt(session: InferenceSession, batches: readonly
   const started = performance.now();
   while (timedRecords < records) {
     const batch = next();
-    await session.run(batch.feeds);
+    await call(batch);
     timedRecords += batch.records;
     timedRows += batch.rows;
     calls++;
@@ -93,4 +102,9 @@ export async function measureRawOrt(session: InferenceSession, batches: readonly
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   return { records: timedRecords, rows: timedRows, calls, seconds, cpuSeconds: (used.user + used.system) / 1e6 };
+}
+
+/** Raw onnxruntime: `session.run` on each batch. */
+export function measureRawOrt(session: InferenceSession, batches: readonly Batch[], warmup: number, records: number): Promise<Measurement> {
+  return measureCalls(batches, (batch) => session.run(batch.feeds), warmup, records);
 }
