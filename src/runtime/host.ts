@@ -12,6 +12,7 @@ import { createContext, type InletWiring, type OutletWiring } from './context.js
 import { DeadLetters } from './dead-letters.js';
 import { EndpointServer } from './endpoints.js';
 import type { Runtime, RuntimeSink } from './runtime.js';
+import { Backoff } from '../util/backoff.js';
 
 /** How long stopped streamlets get to return once their inlets and emits were cut off. */
 const KILL_GRACE_MS = 1_000;
@@ -97,6 +98,7 @@ export async function startApplication(options: HostOptions): Promise<RunningApp
     const slog = log.child({ streamlet: name });
     const outlets = sinks.get(name) ?? new Map<string, OutletWiring>();
     try {
+      const backoff = new Backoff({ min: settings.restart.backoffMin, max: settings.restart.backoffMax });
       for (let attempt = 0; ; attempt++) {
         const inlets = wireInlets(application, runtime, name);
         try {
@@ -126,10 +128,10 @@ export async function startApplication(options: HostOptions): Promise<RunningApp
             fail(name, error);
             return;
           }
-          const backoff = Math.min(settings.restart.backoffMax, settings.restart.backoffMin * 2 ** attempt);
-          slog.error('streamlet failed; restarting', { error: error.message, attempt: attempt + 1, backoffMs: backoff });
+          const delay = backoff.next();
+          slog.error('streamlet failed; restarting', { error: error.message, attempt: attempt + 1, backoffMs: delay });
           metrics.restarted(name);
-          await sleep(backoff, undefined, { signal: killed.signal }).catch(() => undefined);
+          await sleep(delay, undefined, { signal: killed.signal }).catch(() => undefined);
         } finally {
           await Promise.all([...inlets.values()].map((i) => i.source.close()));
         }
