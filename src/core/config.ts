@@ -3,7 +3,7 @@
  * default, bounds) so a tool can list and validate config without running anything; values are
  * parsed once at start into a frozen object typed by the declaration.
  */
-export type ConfigKind = 'string' | 'integer' | 'double' | 'boolean' | 'duration' | 'memory-size';
+export type ConfigKind = 'string' | 'choice' | 'integer' | 'double' | 'boolean' | 'duration' | 'memory-size';
 
 export interface ConfigParameter<T> {
   readonly kind: ConfigKind;
@@ -101,6 +101,14 @@ export const config = {
       const value = String(raw);
       if (pattern && !pattern.test(value)) throw new Error(`${show(value)} does not match ${options.pattern}`);
       return value;
+    });
+  },
+  /** One of a fixed set of strings, typed as their union. */
+  oneOf<const V extends string>(options: Common<V> & { readonly values: readonly V[] }): ConfigParameter<V> {
+    return parameter('choice', options, (raw) => {
+      const found = options.values.find((v) => v === raw);
+      if (found === undefined) throw new Error(`expected one of ${options.values.join(', ')}, got ${show(raw)}`);
+      return found;
     });
   },
   integer(options: Common<number> & Bounds): ConfigParameter<number> {

@@ -12,7 +12,7 @@ import { createContext, type InletWiring, type OutletWiring } from './context.js
 import { DeadLetters } from './dead-letters.js';
 import { EndpointServer } from './endpoints.js';
 import type { Runtime, RuntimeSink } from './runtime.js';
-import { Backoff } from '../util/backoff.js';
+import { Backoff, pause } from '../util/backoff.js';
 
 /** How long stopped streamlets get to return once their inlets and emits were cut off. */
 const KILL_GRACE_MS = 1_000;
@@ -131,7 +131,7 @@ export async function startApplication(options: HostOptions): Promise<RunningApp
           const delay = backoff.next();
           slog.error('streamlet failed; restarting', { error: error.message, attempt: attempt + 1, backoffMs: delay });
           metrics.restarted(name);
-          await sleep(delay, undefined, { signal: killed.signal }).catch(() => undefined);
+          await pause(delay, killed.signal);
         } finally {
           await Promise.all([...inlets.values()].map((i) => i.source.close()));
         }

@@ -38,9 +38,9 @@ export class Backoff {
   reset(): void {
     this.failures = 0;
   }
+}
 
-  /** Waits the next delay; resolves early (without throwing) when `signal` aborts. */
-  wait(signal?: AbortSignal): Promise<void> {
-    return sleep(this.next(), undefined, { signal }).catch(() => undefined);
-  }
+/** Waits `ms`; resolves early, without throwing, when `signal` aborts. */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return sleep(ms, undefined, { signal }).catch(() => undefined);
 }

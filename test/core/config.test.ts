@@ -351,3 +351,13 @@ describe('parseConfigValues', () => {
     expect(parseConfigValues(parameters, { name: 'x', toString: 'y' }).problems.map((p) => p.key)).toEqual(['toString']);
   });
 });
+
+describe('config.oneOf', () => {
+  const format = config.oneOf({ description: 'Wire format', values: ['json', 'avro'], default: 'json' });
+
+  it('takes one of its values and names them all when given another', () => {
+    expect(format.parse('avro')).toBe('avro');
+    expect(() => format.parse('xml')).toThrow('expected one of json, avro, got "xml"');
+    expect(() => format.parse(1)).toThrow('expected one of json, avro, got 1');
+  });
+});
