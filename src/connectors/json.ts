@@ -103,14 +103,14 @@ function convert(type: avro.Type, json: unknown, path: string, problems: string[
     }
     case 'union:unwrapped':
     case 'union:wrapped':
-      return convertUnion(type as avro.types.UnionType, json, path, problems);
+      return convertUnion(type as avro.types.UnwrappedUnionType | avro.types.WrappedUnionType, json, path, problems);
     default:
       // Logical types convert as their underlying type.
-      return convert((type as unknown as { underlyingType: avro.Type }).underlyingType, json, path, problems);
+      return convert((type as avro.types.LogicalType).underlyingType, json, path, problems);
   }
 }
 
-function convertUnion(type: avro.types.UnionType, json: unknown, path: string, problems: string[]): unknown {
+function convertUnion(type: avro.types.UnwrappedUnionType | avro.types.WrappedUnionType, json: unknown, path: string, problems: string[]): unknown {
   // avsc wraps the values of unions it cannot tell apart by JS type: {"branch": value}.
   const wrap = (branch: avro.Type, value: unknown) =>
     type.typeName === 'union:wrapped' && branch.typeName !== 'null' ? { [branch.branchName as string]: value } : value;
