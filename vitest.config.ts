@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The fault-injection suite has its own command and config (vitest.faults.config.ts).
+    exclude: ['test/faults/**', '**/node_modules/**'],
     // End-to-end tests start real processes; the limits are generous so a slow machine passes.
     testTimeout: 60_000,
     hookTimeout: 30_000,

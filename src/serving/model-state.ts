@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { messageOf, SluiceError } from '../core/errors.js';
 import { ModelDescriptorSchema, type ModelDescriptor } from './descriptor.js';
@@ -23,12 +23,18 @@ export class ModelStateStore {
     const temp = `${this.file}.${randomBytes(4).toString('hex')}.tmp`;
     const handle = await open(temp, 'w');
     try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, this.file);
+    } catch (err) {
+      // A half-written temp file (a full disk) would only take more of the space that is short.
+      await unlink(temp).catch(() => undefined);
+      throw err;
     }
-    await rename(temp, this.file);
     const dir = await open(dirname(this.file), 'r');
     try {
       await dir.sync();
