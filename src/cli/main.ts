@@ -47,6 +47,33 @@ Validates the blueprint (names, classes, ports, connections, schema compatibilit
 exits 1 if there is any.`,
     load: async () => (await import('./verify.js')).verifyCommand,
   },
+  serve: {
+    summary: 'Serve a model repository over Open Inference, TF Serving and Seldon protocols',
+    usage: `sluice serve --models <dir> [options]
+
+Serves every model of the repository <dir> (one folder per model, numbered version folders
+holding model.onnx, model.pmml, model.tfjs or model.json) over Open Inference REST and gRPC,
+TF Serving REST and gRPC, and Seldon REST, until SIGINT or SIGTERM, which answer in-flight
+requests and unload the models. New version folders are picked up while it runs. See docs/serve.md.
+
+  --models <dir>            the model repository (required)
+  --host <addr>             address both ports listen on (default 127.0.0.1)
+  --http-port <port>        REST protocols and /metrics (default 8080; 0 picks a free port)
+  --grpc-port <port>        gRPC protocols (default 8081; 0 picks a free port)
+  --max-batch-size <rows>   most rows one model call scores when batching requests (default 512)
+  --batch-delay <time>      longest wait for a batch to fill, e.g. 500us, 2ms (default 0: batch
+                            only what is already waiting)
+  --max-queue <n>           requests waiting per model version before more get 429 (default 1024)
+  --max-request-size <size> largest request body or gRPC message, e.g. 4MiB (default 16MiB)
+  --versions <n>            newest loadable versions of each model served at once (default 1)
+  --poll-interval <time>    how often the repository is checked for new versions (default 1s)
+  --drain-timeout <time>    how long a shutdown waits for in-flight requests (default 10s)
+  --seldon-model <name>     the model Seldon requests without a 'seldon' header go to
+  --quiet                   log warnings and errors only
+  --verbose                 log debug messages too
+  --log-format <f>          pretty (default on a terminal) or json (one object per line, on stderr)`,
+    load: async () => (await import('./serve.js')).serveCommand,
+  },
 };
 
 export async function main(argv: readonly string[], io: CommandIo): Promise<number> {

@@ -15,6 +15,7 @@ const overview = `usage: sluice <command> [options]
 commands:
   run     Run an application from its blueprint
   verify  Check a blueprint and print every problem
+  serve   Serve a model repository over Open Inference, TF Serving and Seldon protocols
 
 Run 'sluice <command> --help' for a command's options.
 `;

@@ -1,0 +1,351 @@
+/**
+ * The model repository: a directory with one folder per model and numbered version folders in
+ * each, each version folder holding one model file (see ./servable.ts):
+ *
+ *   models/recommender/1/model.onnx
+ *   models/recommender/2/model.onnx
+ *   models/fraud/3/model.tfjs
+ *
+ * The newest `versionsServed` loadable versions of each model are served. The directory is
+ * polled: a new version folder is loaded once its files look the same on two polls in a row
+ * (so a model still being copied is not loaded half-written), and then replaces the oldest
+ * served version. A version that cannot be loaded is reported (log, status, metrics) and the
+ * versions already serving go on; it is tried again when its files change. A retired version
+ * is unloaded only after the requests it is serving end.
+ */
+import type { Dirent } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { messageOf } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { ModelMetadata } from '../serving/executor.js';
+import type { ExecutorRegistry } from '../serving/registry.js';
+import { pause } from '../util/backoff.js';
+import { Batcher, type BatchingOptions } from './batcher.js';
+import { servableIn, type Servable } from './servable.js';
+
+/** A model name the protocols can carry in a URL path (TF Serving puts `:predict` right after it). */
+const modelNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export type VersionState = 'loading' | 'available' | 'failed' | 'unloading' | 'unloaded';
+
+export interface VersionReport {
+  readonly model: string;
+  readonly version: number;
+  readonly state: VersionState;
+  /** Why a version failed; empty otherwise. */
+  readonly reason: string;
+}
+
+export interface RepositoryObserver {
+  /** One model call of a version's batcher. */
+  called(model: string, version: number, rows: number, requests: number): void;
+  loaded(model: string, version: number, ok: boolean): void;
+}
+
+export interface RepositoryOptions {
+  readonly root: string;
+  readonly executors: ExecutorRegistry;
+  /** How many of the newest loadable versions of each model are served at once. */
+  readonly versionsServed: number;
+  readonly pollIntervalMs: number;
+  readonly batching: BatchingOptions;
+  readonly log: Logger;
+  readonly observer: RepositoryObserver;
+}
+
+/** One version of one model and its life: loading, then available or failed; unloading and unloaded once retired. */
+export class ServedVersion {
+  state: VersionState = 'loading';
+  reason = '';
+  servable: Servable | undefined;
+  signature: ModelMetadata | undefined;
+  /** Requests can be joined into one model call: every input and output has a free first (row) dimension. */
+  batchable = false;
+  batcher: Batcher | undefined;
+  private inFlight = 0;
+  private unloaded: Promise<void> | undefined;
+
+  constructor(
+    readonly model: string,
+    readonly version: number,
+    /** The version folder's files when this load was attempted. */
+    readonly fingerprint: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Counts a request in; false when the version no longer takes requests. */
+  acquire(): boolean {
+    if (this.state !== 'available') return false;
+    this.inFlight++;
+    return true;
+  }
+
+  release(): void {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.state === 'unloading') void this.unload();
+  }
+
+  /** Takes no new requests; unloads once the ones it has end. */
+  retire(): Promise<void> {
+    if (this.state === 'available') {
+      this.state = 'unloading';
+      // No request will join the queued ones: score them now rather than after the batch delay.
+      void this.batcher?.drain();
+    }
+    if (this.state !== 'unloading' || this.inFlight > 0) return this.unloaded ?? Promise.resolve();
+    return this.unload();
+  }
+
+  report(): VersionReport {
+    return { model: this.model, version: this.version, state: this.state, reason: this.reason };
+  }
+
+  private unload(): Promise<void> {
+    this.unloaded ??= (async () => {
+      await this.batcher?.drain();
+      await this.servable
+        ?.unload()
+        .catch((err: unknown) => this.log.warn('unloading a model version failed', { model: this.model, version: this.version, error: messageOf(err) }));
+      this.servable = undefined;
+      this.batcher = undefined;
+      this.state = 'unloaded';
+      this.log.info('model version unloaded', { model: this.model, version: this.version });
+    })();
+    return this.unloaded;
+  }
+}
+
+interface VersionOnDisk {
+  readonly folder: string;
+  readonly files: readonly string[];
+  readonly fingerprint: string;
+}
+
+interface ModelEntry {
+  readonly name: string;
+  readonly versions: Map<number, ServedVersion>;
+  /** Fingerprints seen on the previous poll, to load a version only once its files stopped changing. */
+  seen: ReadonlyMap<number, string>;
+}
+
+export class ModelRepository {
+  private readonly entries = new Map<string, ModelEntry>();
+  private readonly stopping = new AbortController();
+  private polling: Promise<void> = Promise.resolve();
+  private lastScanProblem = '';
+  private scanned = false;
+
+  private constructor(private readonly options: RepositoryOptions) {}
+
+  /** Scans the repository, loads what it serves, and starts watching it. */
+  static async open(options: RepositoryOptions): Promise<ModelRepository> {
+    const repository = new ModelRepository(options);
+    await repository.scan(true);
+    repository.scanned = true;
+    repository.polling = repository.poll();
+    return repository;
+  }
+
+  /** Model names, sorted. */
+  models(): string[] {
+    return [...this.entries.keys()].sort();
+  }
+
+  has(model: string): boolean {
+    return this.entries.has(model);
+  }
+
+  /** The versions of `model` taking requests, newest first. */
+  served(model: string): ServedVersion[] {
+    const entry = this.entries.get(model);
+    if (!entry) return [];
+    return [...entry.versions.values()].filter((v) => v.state === 'available').sort((a, b) => b.version - a.version);
+  }
+
+  version(model: string, version: number): ServedVersion | undefined {
+    return this.entries.get(model)?.versions.get(version);
+  }
+
+  /** Every version the repository knows of `model` (or of every model), newest first. */
+  reports(model?: string): VersionReport[] {
+    const entries = model === undefined ? [...this.entries.values()] : [this.entries.get(model)].filter((e) => e !== undefined);
+    return entries
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .flatMap((entry) => [...entry.versions.values()].sort((a, b) => b.version - a.version).map((v) => v.report()));
+  }
+
+  /** Ready: the first scan is done and every model has a version taking requests. */
+  ready(): boolean {
+    return this.scanned && [...this.entries.keys()].every((name) => this.served(name).length > 0);
+  }
+
+  /** Queued requests per served version, for metrics. */
+  queueDepths(): { model: string; version: number; depth: number }[] {
+    return [...this.entries.values()].flatMap((entry) =>
+      [...entry.versions.values()].filter((v) => v.batcher).map((v) => ({ model: entry.name, version: v.version, depth: v.batcher?.depth ?? 0 })),
+    );
+  }
+
+  /** Scores every queued request now, without waiting for batches to fill (shutdown). */
+  flush(): void {
+    for (const entry of this.entries.values()) for (const version of entry.versions.values()) void version.batcher?.drain();
+  }
+
+  /** Stops watching, then unloads every version once its in-flight requests end. */
+  async close(): Promise<void> {
+    this.stopping.abort();
+    await this.polling;
+    const versions = [...this.entries.values()].flatMap((entry) => [...entry.versions.values()]);
+    await Promise.all(versions.map((v) => v.retire()));
+  }
+
+  private async poll(): Promise<void> {
+    const { signal } = this.stopping;
+    while (!signal.aborted) {
+      await pause(this.options.pollIntervalMs, signal);
+      if (!signal.aborted) await this.scan(false);
+    }
+  }
+
+  private async scan(initial: boolean): Promise<void> {
+    let onDisk: Map<string, Map<number, VersionOnDisk>>;
+    try {
+      onDisk = await this.readRepository(initial);
+      this.lastScanProblem = '';
+    } catch (err) {
+      // A transient problem (a folder renamed mid-scan, permissions): keep serving what is loaded.
+      const problem = messageOf(err);
+      if (problem !== this.lastScanProblem)
+        this.options.log.warn('cannot read the model repository; serving what is loaded', { root: this.options.root, error: problem });
+      this.lastScanProblem = problem;
+      return;
+    }
+    for (const [name, entry] of this.entries) {
+      if (onDisk.has(name)) continue;
+      this.entries.delete(name);
+      this.options.log.info('model folder removed; unloading its versions', { model: name });
+      for (const version of entry.versions.values()) void version.retire();
+    }
+    for (const [name, versions] of onDisk) {
+      if (this.stopping.signal.aborted) return;
+      let entry = this.entries.get(name);
+      if (!entry) {
+        entry = { name, versions: new Map(), seen: new Map() };
+        this.entries.set(name, entry);
+      }
+      await this.reconcile(entry, versions, initial);
+    }
+  }
+
+  /** Loads the newest loadable versions up to `versionsServed`, then retires the older ones. */
+  private async reconcile(entry: ModelEntry, onDisk: ReadonlyMap<number, VersionOnDisk>, initial: boolean): Promise<void> {
+    for (const [number, version] of entry.versions) {
+      if (onDisk.has(number)) continue;
+      entry.versions.delete(number);
+      if (version.state === 'available') this.options.log.info('version folder removed; retiring it', { model: entry.name, version: number });
+      void version.retire();
+    }
+    let serving = 0;
+    for (const number of [...onDisk.keys()].sort((a, b) => b - a)) {
+      const disk = onDisk.get(number) as VersionOnDisk;
+      const known = entry.versions.get(number);
+      if (serving >= this.options.versionsServed) {
+        if (known?.state === 'available') {
+          this.options.log.info('model version retired: newer versions serve', { model: entry.name, version: number });
+          void known.retire();
+        }
+        continue;
+      }
+      if (known?.state === 'available') {
+        serving++;
+        continue;
+      }
+      // A failed version is tried again only when its files change; a changing one waits for the next poll.
+      if (known?.state === 'failed' && known.fingerprint === disk.fingerprint) continue;
+      if (!initial && entry.seen.get(number) !== disk.fingerprint) continue;
+      if (this.stopping.signal.aborted) return;
+      const loaded = await this.load(entry, number, disk);
+      if (loaded.state === 'available') serving++;
+    }
+    entry.seen = new Map([...onDisk].map(([number, disk]) => [number, disk.fingerprint]));
+  }
+
+  private async load(entry: ModelEntry, number: number, disk: VersionOnDisk): Promise<ServedVersion> {
+    const { log, observer, executors } = this.options;
+    const version = new ServedVersion(entry.name, number, disk.fingerprint, log);
+    entry.versions.set(number, version);
+    const started = performance.now();
+    try {
+      const found = servableIn(disk.folder, disk.files);
+      if (typeof found === 'string') throw new Error(found);
+      const servable = await found.kind.load(found.path, entry.name, executors);
+      const signature = servable.metadata();
+      version.servable = servable;
+      version.signature = signature;
+      version.batchable = isBatchable(signature);
+      version.batcher = new Batcher(
+        servable,
+        this.options.batching,
+        version.batchable,
+        { modelName: entry.name, version: String(number) },
+        {
+          called: (rows, requests) => observer.called(entry.name, number, rows, requests),
+        },
+      );
+      version.state = 'available';
+      observer.loaded(entry.name, number, true);
+      log.info('model version loaded', { model: entry.name, version: number, platform: servable.platform, ms: Math.round(performance.now() - started) });
+    } catch (err) {
+      version.state = 'failed';
+      version.reason = messageOf(err);
+      observer.loaded(entry.name, number, false);
+      log.error('model version failed to load; the versions already serving go on', {
+        model: entry.name,
+        version: number,
+        error: version.reason,
+        serving: this.served(entry.name).map((v) => v.version),
+      });
+    }
+    return version;
+  }
+
+  /** Model folders and their numbered version folders, with a fingerprint of each version's files. */
+  private async readRepository(initial: boolean): Promise<Map<string, Map<number, VersionOnDisk>>> {
+    const models = new Map<string, Map<number, VersionOnDisk>>();
+    for (const modelDir of await readdir(this.options.root, { withFileTypes: true })) {
+      if (!modelDir.isDirectory() || modelDir.name.startsWith('.')) continue;
+      if (!modelNamePattern.test(modelDir.name)) {
+        if (initial) this.options.log.warn('folder skipped: not a model name (letters, digits, . _ -)', { folder: join(this.options.root, modelDir.name) });
+        continue;
+      }
+      const modelFolder = join(this.options.root, modelDir.name);
+      const versions = new Map<number, VersionOnDisk>();
+      for (const versionDir of await readdir(modelFolder, { withFileTypes: true })) {
+        if (!versionDir.isDirectory() || !/^\d{1,15}$/.test(versionDir.name)) continue;
+        const folder = join(modelFolder, versionDir.name);
+        const entries = await readdir(folder, { withFileTypes: true });
+        versions.set(Number(versionDir.name), { folder, files: entries.map((e) => e.name), fingerprint: await fingerprint(folder, entries) });
+      }
+      models.set(modelDir.name, versions);
+    }
+    return models;
+  }
+}
+
+/** Names, sizes and modification times of a folder's entries: changes while a model is being written. */
+async function fingerprint(folder: string, entries: readonly Dirent[]): Promise<string> {
+  const parts = await Promise.all(
+    entries.map(async (e) => {
+      const info = await stat(join(folder, e.name));
+      return `${e.name}:${info.size}:${info.mtimeMs}`;
+    }),
+  );
+  return parts.sort().join('|');
+}
+
+function isBatchable(signature: ModelMetadata): boolean {
+  const tensors = [...signature.inputs, ...signature.outputs];
+  return signature.inputs.length > 0 && tensors.every((spec) => spec.shape.length > 0 && (spec.shape[0] ?? 0) < 0);
+}

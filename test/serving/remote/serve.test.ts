@@ -1,0 +1,138 @@
+/**
+ * End to end against `sluice serve` (startModelServer) serving the recommender ONNX model:
+ * every protocol × transport gives exactly what the embedded ONNX executor gives, and the
+ * model-serving streamlet keeps scoring through two servers while one is killed (its TCP
+ * connections cut mid-request), while both are down (error results, no stall), and after one
+ * comes back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recommenderAdapter } from '../../../examples/recommender/adapter.js';
+import type { RecommenderRecord } from '../../../examples/recommender/schemas.js';
+import { ModelServing } from '../../../examples/recommender/streamlets.js';
+import { onnxExecutor } from '../../../src/serving/executors/onnx.js';
+import { defaultExecutors } from '../../../src/serving/executors/index.js';
+import type { RemoteModelType } from '../../../src/serving/remote/location.js';
+import { startModelServer, type ModelServer } from '../../../src/server/server.js';
+import { startStreamlet } from '../../../src/testkit.js';
+import { recommenderRecord, recommenderDescriptor, results, tempDir } from '../../support/recommender.js';
+import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.js';
+import { onnxBytes, quietLog, recommenderA, tempRepository, writeVersion } from '../../server/support.js';
+import { remoteDescriptor } from './support.js';
+
+let repository: string;
+const started: ModelServer[] = [];
+beforeAll(async () => {
+  repository = await tempRepository();
+  await writeVersion(repository, 'recommender', 1, 'model.onnx', onnxBytes(recommenderA));
+});
+afterAll(async () => {
+  await Promise.all(started.map((s) => s.close()));
+});
+
+async function serve(): Promise<ModelServer> {
+  const server = await startModelServer({ models: repository, httpPort: 0, grpcPort: 0, log: quietLog });
+  started.push(server);
+  return server;
+}
+
+const records = (from: number, count: number): RecommenderRecord[] => Array.from({ length: count }, (_, i) => recommenderRecord(from + i));
+
+/** What the embedded ONNX executor scores for these records: the numbers the remote path must give. */
+async function embeddedScores(batch: readonly RecommenderRecord[]): Promise<number[][]> {
+  const model = await onnxExecutor.load(recommenderDescriptor('recommender-a'));
+  try {
+    return recommenderAdapter.fromOutputs(batch, await model.infer(recommenderAdapter.toInputs(batch))).map((o) => o.probabilities);
+  } finally {
+    await model.unload();
+  }
+}
+
+const declared = 'inputs=users:float32[?,1],products:float32[?,1]&outputs=predictions:float32[?,1]';
+
+describe('each protocol against sluice serve', () => {
+  let server: ModelServer;
+  beforeAll(async () => {
+    server = await serve();
+  });
+
+  const cases: readonly [string, RemoteModelType, (s: ModelServer) => string][] = [
+    ['Open Inference REST', 'OPEN_INFERENCE', (s) => `${s.urls.http}/recommender`],
+    ['Open Inference gRPC', 'OPEN_INFERENCE', (s) => `grpc://${s.urls.grpc}/recommender`],
+    ['TensorFlow Serving REST', 'TENSORFLOW_SERVING', (s) => `${s.urls.http}/recommender`],
+    ['TensorFlow Serving gRPC', 'TENSORFLOW_SERVING', (s) => `grpc://${s.urls.grpc}/recommender?${declared}`],
+    ['Seldon REST', 'SELDON', (s) => `${s.urls.http}/recommender?namespace=models`],
+    ['Seldon REST, declared signature', 'SELDON', (s) => `${s.urls.http}/recommender?${declared}`],
+  ];
+  it.each(cases)('%s scores exactly as the embedded model does', async (_, type, location) => {
+    const model = await defaultExecutors().load(remoteDescriptor(type, location(server)));
+    try {
+      expect(recommenderAdapter.check(model.metadata())).toEqual([]);
+      const batch = records(0, 40);
+      const outputs = recommenderAdapter.fromOutputs(batch, await model.infer(recommenderAdapter.toInputs(batch)));
+      expect(outputs.map((o) => o.probabilities)).toEqual(await embeddedScores(batch));
+    } finally {
+      await model.unload();
+    }
+  });
+
+  it('rejects a model sluice serve does not have, with its answer', async () => {
+    const load = defaultExecutors().load(remoteDescriptor('OPEN_INFERENCE', `grpc://${server.urls.grpc}/nope`));
+    await expect(load).rejects.toThrow(/model 'nope' is not served as expected; the metadata request failed at grpc:\/\/.*: gRPC NOT_FOUND/);
+  });
+});
+
+it('the model-serving streamlet loses no record when one of two servers is killed, and uses it again when it is back', async () => {
+  const servers = [await serve(), await serve()];
+  const proxies: TcpProxy[] = await Promise.all(
+    servers.map((s) => {
+      const [host, port] = s.urls.grpc.split(':') as [string, string];
+      return startTcpProxy({ host, port: Number(port) });
+    }),
+  );
+  const [a, b] = proxies as [TcpProxy, TcpProxy];
+  const h = await startStreamlet(ModelServing, { name: 'model-serving', volumes: { models: tempDir() }, config: { 'batch-size': 16 } });
+  try {
+    const location = `grpc://${a.address},${b.address}/recommender?circuit-failures=2&circuit-cooldown=300ms`;
+    await h.send('in-1', [remoteDescriptor('OPEN_INFERENCE', location, 'recommender-served')]);
+    await h.until(() => h.committed('in-1') === 1);
+
+    const total = 1_500;
+    const all = records(0, total + 400);
+    const expected = await embeddedScores(all);
+    const sending = h.send('in-0', all.slice(0, total));
+    await h.until(() => h.outputs('out').length >= 300);
+    await b.close();
+    await sending;
+    await h.until(() => h.outputs('out').length === total, 30_000);
+    const scored = results(h.outputs('out'));
+    expect(scored.map((r) => r.inputRecord.datatype)).toEqual(all.slice(0, total).map((r) => r.datatype));
+    expect(scored.filter((r) => r.modelResultMetadata.errors !== '')).toEqual([]);
+    expect(scored.map((r) => r.modelResult.probabilities)).toEqual(expected.slice(0, total));
+
+    // Both down: error results, the stream goes on.
+    await a.close();
+    await h.send('in-0', all.slice(total, total + 100));
+    await h.until(() => h.outputs('out').length === total + 100, 30_000);
+    for (const r of results(h.outputs('out')).slice(total)) expect(r.modelResultMetadata.errors).toMatch(/^model recommender-served cannot be reached: /);
+
+    // b comes back: scoring resumes once its circuit lets a probe through.
+    await b.reopen();
+    let sent = total + 100;
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      await h.send('in-0', all.slice(sent, sent + 1));
+      sent++;
+      await h.until(() => h.outputs('out').length === sent);
+      if (results(h.outputs('out')).at(-1)?.modelResultMetadata.errors === '') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await h.send('in-0', all.slice(sent, sent + 100));
+    await h.until(() => h.outputs('out').length === sent + 100);
+    const resumed = results(h.outputs('out')).slice(sent - 1);
+    expect(resumed.filter((r) => r.modelResultMetadata.errors !== '')).toEqual([]);
+    expect(resumed.map((r) => r.modelResult.probabilities)).toEqual(expected.slice(sent - 1, sent + 100));
+  } finally {
+    await h.stop();
+    await Promise.all(proxies.map((p) => p.close()));
+  }
+});
