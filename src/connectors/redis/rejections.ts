@@ -1,0 +1,70 @@
+/**
+ * What a connector does with each message: decode it within a size limit, or reject it. A
+ * rejected message is logged with why, at most a few lines per interval (then how many were not
+ * logged), and counted by reason in `sluice_connector_rejected_total`, so a flood of bad input
+ * neither floods the log nor goes unseen. Shared by every connector here.
+ */
+import { isSluiceError, messageOf, SluiceError } from '../../core/errors.js';
+import type { LogFields, Logger } from '../../core/log.js';
+import type { MetricCounter, StreamletMetrics } from '../../core/metrics.js';
+import type { PayloadCodec } from '../payload.js';
+
+/**
+ * `undecodable`: not JSON / not Avro; `invalid`: does not match the schema; `too_large`: over the
+ * size limit; `refused`: the target system refused it (e.g. a database constraint); `overflow`:
+ * dropped because the connector's buffer was full (core NATS only).
+ */
+export type RejectionReason = 'undecodable' | 'invalid' | 'too_large' | 'refused' | 'overflow';
+
+export interface Rejections {
+  /** Logs (rate-limited) and counts one rejected message. */
+  reject(reason: RejectionReason, error: unknown, fields?: LogFields): void;
+}
+
+export interface RejectionOptions {
+  /** Lines logged per interval before the rest are only counted. */
+  readonly linesPerInterval?: number;
+  readonly intervalMs?: number;
+  readonly now?: () => number;
+}
+
+export const REJECTED_METRIC = 'sluice_connector_rejected_total';
+
+export function rejectionReporter(ctx: { readonly log: Logger; readonly metrics: StreamletMetrics }, options: RejectionOptions = {}): Rejections {
+  const { linesPerInterval = 10, intervalMs = 10_000, now = Date.now } = options;
+  const counter: MetricCounter = ctx.metrics.counter(REJECTED_METRIC, 'Messages a connector rejected or could not deliver, by reason', ['reason']);
+  let windowStart = Number.NEGATIVE_INFINITY;
+  let logged = 0;
+  let unlogged = 0;
+  return {
+    reject(reason, error, fields = {}) {
+      counter.inc({ reason });
+      const time = now();
+      if (time - windowStart >= intervalMs) {
+        windowStart = time;
+        logged = 0;
+      }
+      if (logged >= linesPerInterval) {
+        unlogged += 1;
+        return;
+      }
+      logged += 1;
+      const extra = unlogged > 0 ? { notLogged: unlogged } : {};
+      unlogged = 0;
+      ctx.log.warn(`rejected a message: ${messageOf(error)}`, { reason, ...fields, ...extra });
+    },
+  };
+}
+
+/** The reason for a record that failed to decode or validate. */
+export function decodeFailureReason(error: unknown): RejectionReason {
+  if (isSluiceError(error, 'SLUICE_ERR_RECORD_UNDECODABLE')) return 'undecodable';
+  if (isSluiceError(error, 'SLUICE_ERR_RECORD_TOO_LARGE')) return 'too_large';
+  return 'invalid';
+}
+
+/** Decodes one message's payload; over `limit` bytes it is SLUICE_ERR_RECORD_TOO_LARGE without being read. */
+export function decodePayload<T>(codec: PayloadCodec<T>, payload: Uint8Array, limit: number, where: string): T {
+  if (payload.length > limit) throw new SluiceError('SLUICE_ERR_RECORD_TOO_LARGE', { where, size: payload.length, limit });
+  return codec.decode(Buffer.from(payload.buffer, payload.byteOffset, payload.length), where);
+}
