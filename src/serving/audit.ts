@@ -29,7 +29,8 @@ export type ScoringAudit = AvroValue<typeof auditRecord>;
 
 /** Picks about `rate` of the records (0: none, 1: all), spread evenly rather than at random, so runs repeat. */
 export class AuditSampler {
-  private credit = 0;
+  /** Records seen so far: record n is picked when it brings ⌊n·rate⌋ up by one (summing the rate as floats would drift). */
+  private seen = 0;
 
   constructor(
     private readonly streamlet: string,
@@ -41,9 +42,8 @@ export class AuditSampler {
     const picked: ScoringAudit[] = [];
     const now = Date.now();
     for (let i = 0; i < records.length; i++) {
-      this.credit += this.rate;
-      if (this.credit < 1) continue;
-      this.credit -= 1;
+      const n = this.seen++;
+      if (Math.floor((n + 1) * this.rate) === Math.floor(n * this.rate)) continue;
       const meta = metadata[i] as ModelResultMetadata;
       picked.push({
         streamlet: this.streamlet,
