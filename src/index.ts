@@ -48,6 +48,12 @@ export { ModelDescriptorSchema, modelTypes, type ModelDescriptor, type ModelType
 export type { Executor, LoadedModel, ModelMetadata } from './serving/executor.js';
 export { defaultExecutors } from './serving/executors/index.js';
 export { modelServing, type ModelServingOptions } from './serving/model-serving.js';
+export { ComparisonRecordSchema, type ComparisonRecord } from './serving/strategies/comparison.js';
+export { promotion } from './serving/strategies/promotion.js';
+export type { ValidationOptions, ValidationReport } from './serving/validation/gate.js';
+export { labelledSet, readLabelledSet, type LabelledSet } from './serving/validation/labelled-set.js';
+export { accuracy, auc, meanAbsoluteError, meanSquaredError } from './serving/validation/metrics.js';
+export type { PredictionsOf } from './serving/validation/predictions.js';
 export { ExecutorRegistry } from './serving/registry.js';
 export { createRemoteExecutor, type RemoteExecutorOptions } from './serving/remote/remote-executor.js';
 export type { RemoteModelType } from './serving/remote/location.js';

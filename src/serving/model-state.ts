@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { messageOf, SluiceError } from '../core/errors.js';
 import { ModelDescriptorSchema, type ModelDescriptor } from './descriptor.js';
 
 export const STATE_FILE = 'model-state.avro';
+/** Candidate models (shadow, canary, speculative) are kept beside the primary, one file each: `candidate-<name>.avro`. */
+const CANDIDATE_FILE = /^candidate-(.+)\.avro$/;
 
 /**
  * The serving model persisted on the streamlet's volume: the Avro-encoded descriptor with its
@@ -14,8 +16,25 @@ export const STATE_FILE = 'model-state.avro';
 export class ModelStateStore {
   readonly file: string;
 
-  constructor(directory: string) {
-    this.file = join(directory, STATE_FILE);
+  constructor(
+    private readonly directory: string,
+    file = STATE_FILE,
+  ) {
+    this.file = join(directory, file);
+  }
+
+  /** The store of the candidate model named `modelName`, beside this one. */
+  candidate(modelName: string): ModelStateStore {
+    return new ModelStateStore(this.directory, `candidate-${encodeURIComponent(modelName)}.avro`);
+  }
+
+  /** The stores of every persisted candidate, in name order. */
+  async candidates(): Promise<ModelStateStore[]> {
+    const files = await readdir(this.directory).catch(() => [] as string[]);
+    return files
+      .filter((f) => CANDIDATE_FILE.test(f))
+      .sort()
+      .map((f) => new ModelStateStore(this.directory, f));
   }
 
   async save(descriptor: ModelDescriptor): Promise<void> {
@@ -57,6 +76,11 @@ export class ModelStateStore {
     } catch (err) {
       throw new SluiceError('SLUICE_ERR_STATE_CORRUPT', { file: this.file, message: messageOf(err) }, { cause: err });
     }
+  }
+
+  /** Deletes the saved state, if any. */
+  async remove(): Promise<void> {
+    await rm(this.file, { force: true });
   }
 
   /** Moves an unreadable state file aside, keeping it for inspection; returns its new path. */

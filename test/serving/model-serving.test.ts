@@ -76,6 +76,16 @@ describe('model-serving', () => {
     expect(s.averageDuration as number).toBeLessThanOrEqual(s.max as number);
   });
 
+  it('shows no strategy or validation at GET /state unless configured', async () => {
+    const h = await start();
+    await install(h, recommenderDescriptor('recommender-a'));
+    const s = await state(h);
+    expect(s.updates).toMatchObject({ accepted: 1, rejected: 0, promoted: 0 });
+    expect(s).not.toHaveProperty('strategy');
+    expect(s).not.toHaveProperty('candidates');
+    expect(s).not.toHaveProperty('validation');
+  });
+
   it('restarts the statistics at a swap', async () => {
     const h = await start();
     await install(h, recommenderDescriptor('recommender-a'));
@@ -257,6 +267,29 @@ describe('model-serving audit outlet', () => {
       }
       // Evenly spread: every fourth record.
       expect(audit.map((a) => (JSON.parse(a.input) as { datatype: string }).datatype)).toEqual(Array.from({ length: 25 }, (_, i) => `seq-${i * 4 + 3}`));
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('names the model that scored each record, a canary candidate included', async () => {
+    const h = await startStreamlet(ModelServing, {
+      name: 'model-serving',
+      volumes: { models: tempDir() },
+      config: { 'audit-sample-rate': 1, strategy: 'canary', candidates: 'recommender-b', 'canary-weight': 0.5 },
+    });
+    try {
+      await h.send('in-1', [recommenderDescriptor('recommender-a'), recommenderDescriptor('recommender-b')]);
+      await h.until(() => h.committed('in-1') === 2);
+      await h.send(
+        'in-0',
+        Array.from({ length: 200 }, (_, i) => recommenderRecord(i)),
+      );
+      await h.until(() => h.outputs('out').length === 200 && h.outputs('audit').length === 200);
+      const out = results(h.outputs('out'));
+      const audit = h.outputs('audit') as ScoringAudit[];
+      expect(audit.map((a) => a.modelName)).toEqual(out.map((r) => r.modelResultMetadata.modelName));
+      expect(new Set(audit.map((a) => a.modelName))).toEqual(new Set(['recommender-a', 'recommender-b']));
     } finally {
       await h.stop();
     }
