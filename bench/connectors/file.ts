@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import avro from 'avsc';
 import { parse } from 'csv-parse/sync';
-import { writeFileDurably } from '../../src/connectors/file/durable.js';
+import { writeFileDurably } from '../../src/util/durable.js';
 import { fileEgress } from '../../src/connectors/file/egress.js';
 import type { FileFormatName } from '../../src/connectors/file/format.js';
 import { fileFormatsByName } from '../../src/connectors/file/formats.js';

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { messageOf, SluiceError } from '../core/errors.js';
+import { writeFileDurably } from '../util/durable.js';
 import { ModelDescriptorSchema, type ModelDescriptor } from './descriptor.js';
 
 export const STATE_FILE = 'model-state.avro';
@@ -38,28 +38,7 @@ export class ModelStateStore {
   }
 
   async save(descriptor: ModelDescriptor): Promise<void> {
-    const bytes = ModelDescriptorSchema.encode(descriptor, this.file);
-    const temp = `${this.file}.${randomBytes(4).toString('hex')}.tmp`;
-    const handle = await open(temp, 'w');
-    try {
-      try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, this.file);
-    } catch (err) {
-      // A half-written temp file (a full disk) would only take more of the space that is short.
-      await unlink(temp).catch(() => undefined);
-      throw err;
-    }
-    const dir = await open(dirname(this.file), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await writeFileDurably(this.file, ModelDescriptorSchema.encode(descriptor, this.file));
   }
 
   /** The saved descriptor, `undefined` when there is none; throws SLUICE_ERR_STATE_CORRUPT when unreadable. */

@@ -8,7 +8,7 @@ import { connect, type Channel, type ChannelModel, type Options } from 'amqplib'
 import { config, type ConfigValues } from '../../core/config.js';
 import { isSluiceError, messageOf, SluiceError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { redactUrl } from '../mqtt/redact-url.js';
+import { redactUrl } from '../redact-url.js';
 import { untilConnected, type ConnectOptions } from '../connect.js';
 import { resolveSecret } from '../secret.js';
 

@@ -14,8 +14,8 @@ import { defineStreamlet } from '../../core/streamlet.js';
 import { Backoff, pause } from '../../util/backoff.js';
 import { defaultConnectBackoff } from '../connect.js';
 import { formatParameter, payloadCodec } from '../payload.js';
-import { recordTemplate } from '../mqtt/record-template.js';
-import { rejectionReporter } from '../redis/rejections.js';
+import { recordTemplate } from '../record-template.js';
+import { rejectionReporter } from '../rejections.js';
 import { amqpConnectionParameters, amqpSettings, blockedLogger, isConfigRefusal, topologyError, untilSession, type AmqpSession } from './connection.js';
 import { exchangeTypeParameter } from './topology.js';
 

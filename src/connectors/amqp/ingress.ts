@@ -11,7 +11,7 @@ import type { Schema } from '../../core/schema.js';
 import { defineStreamlet, outlet } from '../../core/streamlet.js';
 import { Notifier } from '../../util/notifier.js';
 import { formatParameter, payloadCodec } from '../payload.js';
-import { decodeFailureReason, decodePayload, rejectionReporter } from '../redis/rejections.js';
+import { rejectionReason, decodePayload, rejectionReporter } from '../rejections.js';
 import { amqpConnectionParameters, amqpSettings, blockedLogger, isConfigRefusal, topologyError, untilSession, type AmqpSession } from './connection.js';
 import { exchangeTypeParameter } from './topology.js';
 
@@ -131,7 +131,7 @@ export function amqpIngress<T>(options: AmqpIngressOptions<T>) {
         try {
           return decodePayload(codec, message.content, limit, `AMQP queue ${queue}`);
         } catch (err) {
-          rejections.reject(decodeFailureReason(err), err, { queue, routingKey: message.fields.routingKey, deliveryTag: message.fields.deliveryTag });
+          rejections.reject(rejectionReason(err), err, { queue, routingKey: message.fields.routingKey, deliveryTag: message.fields.deliveryTag });
           return undefined;
         }
       };

@@ -7,7 +7,7 @@
  */
 import { SluiceError } from '../../core/errors.js';
 import type { Schema } from '../../core/schema.js';
-import { ContainerWriter, containerReader, nextSync, readBlock, readContainerHeader, type ContainerHeader } from './avro-container.js';
+import { ContainerWriter, containerReader, nextSync, readBlock, readContainerHeader, type ContainerHeader } from '../avro-container.js';
 import { tooLarge } from './jsonl.js';
 import type { DecodedUnit, DecoderOptions, FileDecoder, FileFormat, FilePosition } from './format.js';
 

@@ -11,7 +11,7 @@ import type { Schema } from '../../core/schema.js';
 import { defineStreamlet } from '../../core/streamlet.js';
 import { Backoff, pause } from '../../util/backoff.js';
 import { defaultConnectBackoff } from '../connect.js';
-import { containerCodecs } from './avro-container.js';
+import { containerCodecs } from '../avro-container.js';
 import { fileFormats } from './format.js';
 import { fileFormatsByName } from './formats.js';
 import { RollingFileWriter } from './rolling-writer.js';

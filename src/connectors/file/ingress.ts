@@ -13,7 +13,7 @@ import { pause } from '../../util/backoff.js';
 import { fileFormats, type DecodedUnit, type DecoderOptions, type FileDecoder, type FilePosition } from './format.js';
 import { fileFormatsByName } from './formats.js';
 import { ReadPositions, type FileReadState } from './read-positions.js';
-import { Rejections } from './rejections.js';
+import { rejectionReason, rejectionReporter } from '../rejections.js';
 
 export interface FileIngressOptions<T> {
   readonly schema: Schema<T>;
@@ -60,7 +60,7 @@ export function fileIngress<T>(options: FileIngressOptions<T>) {
       const matches = globMatcher(ctx.config.pattern);
       const positions = new ReadPositions(ctx.volumePath('positions'), ctx.log);
       await positions.load();
-      const rejections = new Rejections(ctx.log, ctx.metrics);
+      const rejections = rejectionReporter(ctx);
       const decoders = new Map<string, { inode: number; decoder: FileDecoder<T> }>();
       const log = ctx.log;
       const batchSize = ctx.config['batch-size'];
@@ -75,7 +75,7 @@ export function fileIngress<T>(options: FileIngressOptions<T>) {
         let batch: T[] = [];
         for (const [i, unit] of units.entries()) {
           if (unit.ok) batch.push(unit.value);
-          else rejections.report(unit.error, { file }, unit.count);
+          else rejections.reject(rejectionReason(unit.error), unit.error, { file }, unit.count);
           const last = i === units.length - 1;
           if (batch.length >= batchSize || last) {
             await ctx.emitAll('out', batch);
@@ -111,7 +111,7 @@ export function fileIngress<T>(options: FileIngressOptions<T>) {
           try {
             decoder = format.decoder(options.schema, head, !follow && head.length >= info.size, decoderOptions);
           } catch (err) {
-            rejections.report(err, { file });
+            rejections.reject(rejectionReason(err), err, { file });
             log.error('file cannot be read; skipping it until it is replaced', { file, error: messageOf(err) });
             positions.set(file, { offset: info.size, ordinal: 1, within: 0, inode, unreadable: messageOf(err) });
             await positions.save();
@@ -159,7 +159,6 @@ export function fileIngress<T>(options: FileIngressOptions<T>) {
           await pause(ctx.config['poll-interval'], ctx.signal);
         }
       } finally {
-        rejections.flush();
       }
     },
   });

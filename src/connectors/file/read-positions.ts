@@ -8,7 +8,7 @@ import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { messageOf, SluiceError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { writeFileDurably } from './durable.js';
+import { writeFileDurably } from '../../util/durable.js';
 import type { FilePosition } from './format.js';
 
 export const POSITIONS_FILE = 'read-positions.json';

@@ -11,7 +11,7 @@ import { open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../core/log.js';
 import type { Schema } from '../../core/schema.js';
-import { renameDurably } from './durable.js';
+import { renameDurably } from '../../util/durable.js';
 import type { EncoderOptions, FileEncoder, FileFormat } from './format.js';
 
 export interface RollingOptions<T> {

@@ -4,7 +4,7 @@
  */
 import type { Schema } from '../../core/schema.js';
 import { defineStreamlet, outlet } from '../../core/streamlet.js';
-import { Rejections } from '../file/rejections.js';
+import { rejectionReporter } from '../rejections.js';
 import { httpListenerConfig, serveRecords } from './listener.js';
 
 export interface HttpIngressOptions<T> {
@@ -20,12 +20,11 @@ export function httpIngress<T>(options: HttpIngressOptions<T>) {
     outlets: { out: outlet(options.schema, options.key) },
     config: httpListenerConfig,
     async run(ctx) {
-      const rejections = new Rejections(ctx.log, ctx.metrics);
+      const rejections = rejectionReporter(ctx);
       await serveRecords(ctx, options.schema, rejections, async ({ records }, scope) => {
         await scope.accepted(ctx.emitAll('out', records));
         return { status: 202, body: { accepted: records.length } };
       });
-      rejections.flush();
     },
   });
 }

@@ -12,7 +12,7 @@ import type { Logger } from '../../core/log.js';
 import type { Schema } from '../../core/schema.js';
 import type { JsonHandler } from '../../core/streamlet.js';
 import { Notifier } from '../../util/notifier.js';
-import type { Rejections } from '../file/rejections.js';
+import { rejectionReason, type Rejections } from '../rejections.js';
 import { bodyFormatOf, decodeBody, type ReceivedRecords } from './request-body.js';
 
 export const httpListenerConfig = {
@@ -102,7 +102,7 @@ export async function serveRecords<T>(ctx: ListenerContext, schema: Schema<T>, r
         stats.rejected += 1;
         const status = isSluiceError(err) ? err.httpStatus : 500;
         if (status === 500) ctx.log.error('request failed', { error: messageOf(err) });
-        else if (status === 400 || status === 413 || status === 415) rejections.report(err, { remote: req.socket.remoteAddress });
+        else if (status === 400 || status === 413 || status === 415) rejections.reject(rejectionReason(err), err, { remote: req.socket.remoteAddress });
         if (status === 429 || status === 503) res.setHeader('retry-after', String(retryAfter));
         // A body left unread (too large, refused early) is not worth reading to keep the connection.
         if (!req.complete || stopping) res.setHeader('connection', 'close');

@@ -7,7 +7,7 @@
 import { isSluiceError, SluiceError } from '../../core/errors.js';
 import type { Schema } from '../../core/schema.js';
 import { fromJson, parseJson } from '../json.js';
-import { containerReader, readBlock, readContainerHeader } from '../file/avro-container.js';
+import { containerReader, readBlock, readContainerHeader } from '../avro-container.js';
 
 export type BodyFormat = 'json' | 'ndjson' | 'avro' | 'avro-container';
 

@@ -9,7 +9,7 @@ import { SluiceError } from '../../core/errors.js';
 import type { Schema } from '../../core/schema.js';
 import { defineStreamlet, outlet } from '../../core/streamlet.js';
 import { toJson } from '../json.js';
-import { Rejections } from '../file/rejections.js';
+import { rejectionReporter } from '../rejections.js';
 import { httpListenerConfig, serveRecords } from './listener.js';
 import { Exchanges } from './pending-results.js';
 
@@ -49,7 +49,7 @@ export function httpServing<Request, Result>(options: HttpServingOptions<Request
     async run(ctx) {
       const pending = exchanges.get(ctx.config.exchange);
       const timeoutMs = ctx.config['response-timeout'];
-      const rejections = new Rejections(ctx.log, ctx.metrics);
+      const rejections = rejectionReporter(ctx);
       await serveRecords(ctx, options.request, rejections, async ({ records, batch }, scope) => {
         const where = `${ctx.name} POST ${ctx.config.path}`;
         const ids = records.map(requestId);
@@ -70,7 +70,6 @@ export function httpServing<Request, Result>(options: HttpServingOptions<Request
           clearTimeout(timer);
         }
       });
-      rejections.flush();
     },
   });
 

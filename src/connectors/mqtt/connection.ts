@@ -8,7 +8,7 @@ import { connect, type IClientOptions, type IPublishPacket, type MqttClient } fr
 import { config, type ConfigValues } from '../../core/config.js';
 import { SluiceError } from '../../core/errors.js';
 import { resolveSecret } from '../secret.js';
-import { redactUrl } from './redact-url.js';
+import { redactUrl } from '../redact-url.js';
 
 const protocolVersions = { '5': 5, '3.1.1': 4 } as const;
 

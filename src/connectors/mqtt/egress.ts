@@ -13,9 +13,9 @@ import { defineStreamlet } from '../../core/streamlet.js';
 import { Backoff, pause } from '../../util/backoff.js';
 import { defaultConnectBackoff, untilConnected } from '../connect.js';
 import { formatParameter, payloadCodec } from '../payload.js';
-import { rejectionReporter } from '../redis/rejections.js';
+import { rejectionReporter } from '../rejections.js';
 import { connectMqtt, mqttConnectionParameters, mqttSettings, type MqttConnection } from './connection.js';
-import { recordTemplate } from './record-template.js';
+import { recordTemplate } from '../record-template.js';
 import { topicNameProblem } from './topics.js';
 
 export interface MqttEgressOptions<T> {

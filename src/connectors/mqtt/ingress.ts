@@ -12,7 +12,7 @@ import type { Schema } from '../../core/schema.js';
 import { defineStreamlet, outlet } from '../../core/streamlet.js';
 import { untilConnected } from '../connect.js';
 import { formatParameter, payloadCodec } from '../payload.js';
-import { decodeFailureReason, decodePayload, rejectionReporter } from '../redis/rejections.js';
+import { rejectionReason, decodePayload, rejectionReporter } from '../rejections.js';
 import { connectMqtt, mqttConnectionParameters, mqttSettings, type MqttConnection } from './connection.js';
 import { parseTopicFilters } from './topics.js';
 
@@ -68,7 +68,7 @@ export function mqttIngress<T>(options: MqttIngressOptions<T>) {
         try {
           value = decodePayload(codec, payload, limit, `MQTT topic ${packet.topic}`);
         } catch (err) {
-          rejections.reject(decodeFailureReason(err), err, { topic: packet.topic });
+          rejections.reject(rejectionReason(err), err, { topic: packet.topic });
           return;
         }
         // A freshly decoded record, owned here: the topic goes straight into it.

@@ -12,7 +12,7 @@ import { defineStreamlet } from '../../core/streamlet.js';
 import { Backoff, pause } from '../../util/backoff.js';
 import { defaultConnectBackoff } from '../connect.js';
 import { formatParameter, payloadCodec } from '../payload.js';
-import { rejectionReporter } from '../redis/rejections.js';
+import { rejectionReporter } from '../rejections.js';
 import { connectNats, natsConnectionConfig, natsEndpoint } from './connection.js';
 import { publishSubjectPattern } from './subjects.js';
 

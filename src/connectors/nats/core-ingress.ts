@@ -10,7 +10,7 @@ import { config } from '../../core/config.js';
 import type { Schema } from '../../core/schema.js';
 import { defineStreamlet, outlet } from '../../core/streamlet.js';
 import { formatParameter, payloadCodec } from '../payload.js';
-import { decodeFailureReason, decodePayload, rejectionReporter } from '../redis/rejections.js';
+import { rejectionReason, decodePayload, rejectionReporter } from '../rejections.js';
 import { connectNats, natsConnectionConfig, natsEndpoint } from './connection.js';
 import { BoundedQueue } from './queue.js';
 import { subjectPattern } from './subjects.js';
@@ -60,7 +60,7 @@ export function natsIngress<T>(options: NatsIngressOptions<T>) {
           try {
             records.push(decodePayload(codec, msg.data, ctx.config['max-record-size'], where));
           } catch (err) {
-            rejections.reject(decodeFailureReason(err), err, { subject: msg.subject });
+            rejections.reject(rejectionReason(err), err, { subject: msg.subject });
           }
         }
         await ctx.emitAll('out', records);

@@ -13,7 +13,7 @@ import { defineStreamlet } from '../../core/streamlet.js';
 import { Backoff, pause } from '../../util/backoff.js';
 import { defaultConnectBackoff } from '../connect.js';
 import { formatParameter, payloadCodec } from '../payload.js';
-import { rejectionReporter } from '../redis/rejections.js';
+import { rejectionReporter } from '../rejections.js';
 import { connectNats, natsConnectionConfig, natsEndpoint } from './connection.js';
 import { AckedPublisher, type Outbound } from './publisher.js';
 import { manager, streamTaking } from './streams.js';

@@ -14,7 +14,7 @@ import type { Logger } from '../../core/log.js';
 import type { Schema } from '../../core/schema.js';
 import { defineStreamlet, outlet } from '../../core/streamlet.js';
 import { formatParameter, payloadCodec } from '../payload.js';
-import { decodeFailureReason, decodePayload, rejectionReporter } from '../redis/rejections.js';
+import { rejectionReason, decodePayload, rejectionReporter } from '../rejections.js';
 import { connectNats, natsConnectionConfig, natsEndpoint } from './connection.js';
 import { BoundedQueue } from './queue.js';
 import { manager, openConsumer, openStream } from './streams.js';
@@ -103,7 +103,7 @@ export function jetStreamIngress<T>(options: JetStreamIngressOptions<T>) {
               records.push(decodePayload(codec, message.data, c['max-record-size'], where));
               accepted.push(message);
             } catch (err) {
-              rejections.reject(decodeFailureReason(err), err, { subject: message.subject, sequence: message.seq });
+              rejections.reject(rejectionReason(err), err, { subject: message.subject, sequence: message.seq });
               message.term();
             }
           }

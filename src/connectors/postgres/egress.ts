@@ -8,7 +8,7 @@ import { config } from '../../core/config.js';
 import { SluiceError } from '../../core/errors.js';
 import type { Schema } from '../../core/schema.js';
 import { defineStreamlet } from '../../core/streamlet.js';
-import { rejectionReporter } from '../redis/rejections.js';
+import { rejectionReporter } from '../rejections.js';
 import { resolveSecret } from '../secret.js';
 import { planColumns } from './columns.js';
 import { TableWriter, type WriterSettings } from './writer.js';

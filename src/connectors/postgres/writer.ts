@@ -11,7 +11,7 @@ import type { Logger } from '../../core/log.js';
 import { Backoff, pause } from '../../util/backoff.js';
 import { defaultConnectBackoff, untilConnected } from '../connect.js';
 import { stringifyJson } from '../json.js';
-import type { Rejections } from '../redis/rejections.js';
+import type { Rejections } from '../rejections.js';
 import type { ColumnPlan } from './columns.js';
 import { describeDatabaseError, failureKind, isPermanentConnectFailure } from './failures.js';
 import { openTable, type TableSettings, type TargetTable } from './table.js';

@@ -19,7 +19,7 @@ import { defaultConnectBackoff } from '../connect.js';
 import { formatParameter, payloadCodec, type PayloadCodec } from '../payload.js';
 import { RedisConnection, redisConnectionConfig, redisEndpoint, replyCode } from './connection.js';
 import { claimReplyEntries, readReplyEntries, type StreamEntry } from './entries.js';
-import { decodeFailureReason, decodePayload, rejectionReporter, type Rejections } from './rejections.js';
+import { rejectionReason, decodePayload, rejectionReporter, type Rejections } from '../rejections.js';
 
 export interface RedisIngressOptions<T> {
   readonly schema: Schema<T>;
@@ -192,7 +192,7 @@ class GroupReader<T> {
       try {
         records.push(this.decode(entry));
       } catch (err) {
-        this.rejections.reject(decodeFailureReason(err), err, { stream: this.settings.stream, id: entry.id });
+        this.rejections.reject(rejectionReason(err), err, { stream: this.settings.stream, id: entry.id });
         dead.push({ entry, reason: messageOf(err), payload: entry.fields.get(this.settings.field) ?? Buffer.alloc(0) });
       }
     }

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ContainerWriter } from '../../../src/connectors/file/avro-container.js';
+import { ContainerWriter } from '../../../src/connectors/avro-container.js';
 import { fileEgress } from '../../../src/connectors/file/egress.js';
 import { fileFormatsByName } from '../../../src/connectors/file/formats.js';
 import { fileIngress } from '../../../src/connectors/file/ingress.js';

@@ -4,7 +4,7 @@
  * rejected with `file:line` and a reason while the rest is read.
  */
 import { describe, expect, it } from 'vitest';
-import { ContainerWriter } from '../../../src/connectors/file/avro-container.js';
+import { ContainerWriter } from '../../../src/connectors/avro-container.js';
 import { parseCsvRecords } from '../../../src/connectors/file/csv-records.js';
 import { fileFormats, startOfFile, type DecodedUnit, type FileDecoder, type FilePosition } from '../../../src/connectors/file/format.js';
 import { fileFormatsByName } from '../../../src/connectors/file/formats.js';

@@ -6,7 +6,7 @@
 import { appendFileSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ContainerWriter } from '../../../src/connectors/file/avro-container.js';
+import { ContainerWriter } from '../../../src/connectors/avro-container.js';
 import { fileFormatsByName } from '../../../src/connectors/file/formats.js';
 import { fileIngress } from '../../../src/connectors/file/ingress.js';
 import { POSITIONS_FILE } from '../../../src/connectors/file/read-positions.js';
@@ -167,19 +167,19 @@ describe('file ingress: malformed records', () => {
     const h = await start({ path: file, 'max-record-size': '256B' }, tempDir(), log);
     await h.until(() => h.outputs('out').length === 2);
     expect(idsOf(h.outputs('out'))).toEqual([1, 6]);
-    const rejected = lines().filter((l) => l.msg === 'record rejected');
+    const rejected = lines().filter((l) => String(l.msg).startsWith('rejected a message: '));
     expect(rejected.map((l) => [l.reason, l.error])).toEqual([
       ['undecodable', expect.stringMatching(new RegExp(`^record on ${file}:2 cannot be decoded with schema test\\.connectors\\.Reading: not JSON: `))],
       ['invalid', `record for ${file}:3 does not match schema test.connectors.Reading: value: "hot" is not a number (double)`],
       ['invalid', `record for ${file}:4 does not match schema test.connectors.Reading: sensor: missing (string, no default)`],
-      ['oversized', `record on ${file}:5 (schema test.connectors.Reading) is 330 bytes, over the limit of 256 bytes`],
+      ['too_large', `record on ${file}:5 (schema test.connectors.Reading) is 330 bytes, over the limit of 256 bytes`],
     ]);
     expect(await metric(h.url, 'sluice_connector_rejected_total{reason="invalid",streamlet="file-in"}')).toBe(2);
-    expect(await metric(h.url, 'sluice_connector_rejected_total{reason="oversized",streamlet="file-in"}')).toBe(1);
+    expect(await metric(h.url, 'sluice_connector_rejected_total{reason="too_large",streamlet="file-in"}')).toBe(1);
     // A line appended later is read; the bad ones are not read again.
     appendFileSync(file, `${good(7)}\n`);
     await h.until(() => h.outputs('out').length === 3);
-    expect(lines().filter((l) => l.msg === 'record rejected')).toHaveLength(4);
+    expect(lines().filter((l) => String(l.msg).startsWith('rejected a message: '))).toHaveLength(4);
   });
 
   it('skips a CSV file whose header is unusable, saying why, until it is replaced', async () => {

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runApplication, type StartedApplication } from '../../../src/app.js';
-import { ContainerWriter } from '../../../src/connectors/file/avro-container.js';
+import { ContainerWriter } from '../../../src/connectors/avro-container.js';
 import { httpIngress } from '../../../src/connectors/http/ingress.js';
 import { defineSchema } from '../../../src/core/schema.js';
 import { defineStreamlet } from '../../../src/core/streamlet.js';
@@ -167,9 +167,9 @@ describe('http ingress: requests that are wrong', () => {
 
     expect(await metric(h.url, 'sluice_connector_rejected_total{reason="invalid",streamlet="http-in"}')).toBe(3);
     expect(await metric(h.url, 'sluice_connector_rejected_total{reason="undecodable",streamlet="http-in"}')).toBe(5);
-    expect(await metric(h.url, 'sluice_connector_rejected_total{reason="oversized",streamlet="http-in"}')).toBe(2);
-    expect(await metric(h.url, 'sluice_connector_rejected_total{reason="content-type",streamlet="http-in"}')).toBe(2);
-    const logged = lines().filter((l) => l.msg === 'record rejected');
+    expect(await metric(h.url, 'sluice_connector_rejected_total{reason="too_large",streamlet="http-in"}')).toBe(2);
+    expect(await metric(h.url, 'sluice_connector_rejected_total{reason="unsupported_type",streamlet="http-in"}')).toBe(2);
+    const logged = lines().filter((l) => String(l.msg).startsWith('rejected a message: '));
     expect(logged[0]).toMatchObject({ level: 'warn', reason: 'undecodable', error: expect.stringMatching(/not JSON/) });
     expect(logged.length).toBe(10); // the rest of this interval is only counted
   });

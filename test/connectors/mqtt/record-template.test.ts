@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { recordTemplate } from '../../../src/connectors/mqtt/record-template.js';
+import { recordTemplate } from '../../../src/connectors/record-template.js';
 import { defineSchema } from '../../../src/core/schema.js';
 
 const Alert = defineSchema({

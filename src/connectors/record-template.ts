@@ -5,8 +5,8 @@
  * a typo is a config error naming the key, not a stream of misrouted messages.
  */
 import type avro from 'avsc';
-import { SluiceError } from '../../core/errors.js';
-import type { Schema } from '../../core/schema.js';
+import { SluiceError } from '../core/errors.js';
+import type { Schema } from '../core/schema.js';
 
 /** Field types whose values read naturally in a topic or routing key. */
 const printable = new Set(['string', 'int', 'long', 'float', 'double', 'boolean', 'enum']);

@@ -4,21 +4,22 @@
  * logged), and counted by reason in `sluice_connector_rejected_total`, so a flood of bad input
  * neither floods the log nor goes unseen. Shared by every connector here.
  */
-import { isSluiceError, messageOf, SluiceError } from '../../core/errors.js';
-import type { LogFields, Logger } from '../../core/log.js';
-import type { MetricCounter, StreamletMetrics } from '../../core/metrics.js';
-import type { PayloadCodec } from '../payload.js';
+import { isSluiceError, messageOf, SluiceError } from '../core/errors.js';
+import type { LogFields, Logger } from '../core/log.js';
+import type { MetricCounter, StreamletMetrics } from '../core/metrics.js';
+import type { PayloadCodec } from './payload.js';
 
 /**
  * `undecodable`: not JSON / not Avro; `invalid`: does not match the schema; `too_large`: over the
- * size limit; `refused`: the target system refused it (e.g. a database constraint); `overflow`:
- * dropped because the connector's buffer was full (core NATS only).
+ * size limit; `unsupported_type`: a content type the connector does not read (HTTP); `refused`:
+ * the target system refused it (e.g. a database constraint); `overflow`: dropped because the
+ * connector's buffer was full (core NATS only).
  */
-export type RejectionReason = 'undecodable' | 'invalid' | 'too_large' | 'refused' | 'overflow';
+export type RejectionReason = 'undecodable' | 'invalid' | 'too_large' | 'unsupported_type' | 'refused' | 'overflow';
 
 export interface Rejections {
-  /** Logs (rate-limited) and counts one rejected message. */
-  reject(reason: RejectionReason, error: unknown, fields?: LogFields): void;
+  /** Logs (rate-limited) and counts one rejected message, or `count` rejected for the same error. */
+  reject(reason: RejectionReason, error: unknown, fields?: LogFields, count?: number): void;
 }
 
 export interface RejectionOptions {
@@ -37,29 +38,37 @@ export function rejectionReporter(ctx: { readonly log: Logger; readonly metrics:
   let logged = 0;
   let unlogged = 0;
   return {
-    reject(reason, error, fields = {}) {
-      counter.inc({ reason });
+    reject(reason, error, fields = {}, count = 1) {
+      counter.inc({ reason }, count);
       const time = now();
       if (time - windowStart >= intervalMs) {
         windowStart = time;
         logged = 0;
       }
       if (logged >= linesPerInterval) {
-        unlogged += 1;
+        unlogged += count;
         return;
       }
       logged += 1;
       const extra = unlogged > 0 ? { notLogged: unlogged } : {};
       unlogged = 0;
-      ctx.log.warn(`rejected a message: ${messageOf(error)}`, { reason, ...fields, ...extra });
+      ctx.log.warn(`rejected a message: ${messageOf(error)}`, {
+        reason,
+        error: messageOf(error),
+        ...fields,
+        ...(count > 1 ? { records: count } : {}),
+        ...extra,
+      });
     },
   };
 }
 
-/** The reason for a record that failed to decode or validate. */
-export function decodeFailureReason(error: unknown): RejectionReason {
+/** The reason for a record (or request) that failed to decode, validate or be taken. */
+export function rejectionReason(error: unknown): RejectionReason {
   if (isSluiceError(error, 'SLUICE_ERR_RECORD_UNDECODABLE')) return 'undecodable';
-  if (isSluiceError(error, 'SLUICE_ERR_RECORD_TOO_LARGE')) return 'too_large';
+  if (isSluiceError(error, 'SLUICE_ERR_RECORD_TOO_LARGE') || isSluiceError(error, 'SLUICE_ERR_REQUEST_TOO_LARGE')) return 'too_large';
+  if (isSluiceError(error, 'SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE')) return 'unsupported_type';
+  if (isSluiceError(error, 'SLUICE_ERR_RECORD_REFUSED')) return 'refused';
   return 'invalid';
 }
 

@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import avro from 'avsc';
-import { messageOf, SluiceError } from '../../core/errors.js';
-import type { Schema } from '../../core/schema.js';
+import { messageOf, SluiceError } from '../core/errors.js';
+import type { Schema } from '../core/schema.js';
 
 export const containerCodecs = ['null', 'deflate'] as const;
 export type ContainerCodec = (typeof containerCodecs)[number];
