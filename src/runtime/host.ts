@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEAD_LETTERS_TOPIC } from '../blueprint/dead-letter.js';
 import type { Application } from '../blueprint/application.js';
-import { messageOf, SluiceError } from '../core/errors.js';
+import { isSluiceError, messageOf, SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Schema } from '../core/schema.js';
 import type { OutletSpec } from '../core/streamlet.js';
@@ -123,6 +123,12 @@ export async function startApplication(options: HostOptions): Promise<RunningApp
         } catch (err) {
           if (killed.signal.aborted) return;
           const error = err instanceof Error ? err : new Error(String(err));
+          if (isSluiceError(err, 'SLUICE_ERR_CONFIG_INVALID')) {
+            // A restart would read the same configuration and fail the same way.
+            slog.error('streamlet configuration is invalid; stopping the application', { error: error.message });
+            fail(name, error);
+            return;
+          }
           if (attempt >= settings.restart.maxRestarts) {
             slog.error('streamlet failed; no restarts left, stopping the application', { error: error.message, restarts: attempt });
             fail(name, error);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createApplication } from '../../src/blueprint/application.js';
 import { config } from '../../src/core/config.js';
+import { SluiceError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/log.js';
 import { defineSchema, type Schema } from '../../src/core/schema.js';
 import { defineStreamlet, outlet, type AnyStreamlet } from '../../src/core/streamlet.js';
@@ -161,6 +162,25 @@ describe('the application host', () => {
     }
     expect(attempts.count).toBe(3);
     expect(lines().some((l) => l.msg === 'streamlet failed; no restarts left, stopping the application' && l.streamlet === 'flaky')).toBe(true);
+  });
+
+  it('does not restart a streamlet whose configuration is invalid: it would fail the same way', async () => {
+    let attempts = 0;
+    const misconfigured = defineStreamlet({
+      description: 'rejects its configuration when it starts',
+      inlets: { in: Numbered },
+      async run() {
+        attempts++;
+        throw new SluiceError('SLUICE_ERR_CONFIG_INVALID', { where: 'misconfigured.strategy', message: 'canary needs candidates' });
+      },
+    });
+    const { log, lines } = capturingLogger();
+    const app = await run({ source: Source, misconfigured }, [['source.out', 'misconfigured.in']], { log, config: { source: { forever: true } } });
+    const outcome = await app.finished;
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.error.message).toBe('streamlet misconfigured failed: misconfigured.strategy: canary needs candidates');
+    expect(attempts).toBe(1);
+    expect(lines().some((l) => l.msg === 'streamlet configuration is invalid; stopping the application')).toBe(true);
   });
 
   it('drains in-flight work on stop: a stopped source loses nothing it emitted', async () => {
