@@ -14,7 +14,7 @@
  * seed; the seed only chooses which transactions are drawn. So a model trained on one seed's
  * normal transactions can be judged on another seed's stream.
  */
-import { seededRandom } from '../../src/util/random.js';
+import { gaussianSource, seededRandom } from '../../src/util/random.js';
 import { transactionFeatures, type TransactionFeature, type TransactionRecord } from './schemas.js';
 
 /** The number of anonymised features (`v1`..`v28`); the model's input adds the amount. */
@@ -160,21 +160,6 @@ function dot(matrix: Float64Array, offset: number, vector: Float64Array): number
   return sum;
 }
 
-/** Standard normal draws (Box–Muller), both values of each pair used. */
-function gaussianSource(random: () => number): () => number {
-  let spare: number | undefined;
-  return () => {
-    if (spare !== undefined) {
-      const value = spare;
-      spare = undefined;
-      return value;
-    }
-    const radius = Math.sqrt(-2 * Math.log(1 - random()));
-    const angle = 2 * Math.PI * random();
-    spare = radius * Math.sin(angle);
-    return radius * Math.cos(angle);
-  };
-}
 
 function round(value: number, digits: number): number {
   const factor = 10 ** digits;
