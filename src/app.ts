@@ -6,10 +6,12 @@ import type { Application } from './blueprint/application.js';
 import { DEAD_LETTERS_TOPIC } from './blueprint/dead-letter.js';
 import type { PackageSource } from './blueprint/resolve.js';
 import { blueprintError, loadBlueprint } from './blueprint/validate.js';
+import { SluiceError } from './core/errors.js';
 import { parseHoconFile, type HoconDocument } from './core/hocon.js';
 import { createLogger, type Logger, type LogLevel } from './core/log.js';
 import { startApplication, type RunningApplication } from './runtime/host.js';
 import { groupName, LocalRuntime } from './runtime/local/runtime.js';
+import type { Runtime } from './runtime/runtime.js';
 import { overridesDocument, resolveSettings, type ApplicationSettings } from './runtime/settings.js';
 
 /** Streamlet packages that ship with Sluice, loaded only when a blueprint names them. */
@@ -36,6 +38,20 @@ export interface ApplicationOptions {
   readonly prettyLogs?: boolean;
   /** Resolves relative paths in config; the process's working directory by default. */
   readonly cwd?: string;
+  /**
+   * What carries the records: `local` (default), in-memory topics in this process, or `nats`,
+   * JetStream streams on the broker of `sluice.nats.url`, shared with other processes.
+   */
+  readonly runtime?: 'local' | 'nats';
+  /**
+   * On `nats`: the streamlets this process runs (default: all); the others run elsewhere. A
+   * process running only some stops reading at once on `stop()`: what it holds goes back to the broker.
+   */
+  readonly streamlets?: readonly string[];
+  /** Aborting it gives up waiting for the broker at start. */
+  readonly signal?: AbortSignal;
+  /** On `nats`: this process's replica id in `sluice status`; default `<host>-<pid>`. */
+  readonly replica?: string;
 }
 
 export interface Verified {
@@ -56,13 +72,18 @@ export async function verifyApplication(options: ApplicationOptions): Promise<Ve
 export interface StartedApplication extends RunningApplication {
   readonly application: Application;
   readonly settings: ApplicationSettings;
-  readonly runtime: LocalRuntime;
+  readonly runtime: Runtime;
 }
 
-/** Starts every streamlet on the local runtime. Stop it with `stop()`; `finished` tells how it ended. */
+/** Starts the application's streamlets on its runtime. Stop it with `stop()`; `finished` tells how it ended. */
 export async function runApplication(options: ApplicationOptions): Promise<StartedApplication> {
   const { application, settings } = await verifyApplication(options);
   const log = options.log ?? createLogger({ level: options.logLevel ?? settings.logLevel, pretty: options.prettyLogs ?? false });
+  // Loaded only when asked for: the local runtime needs none of the NATS client.
+  if (options.runtime === 'nats') return (await import('./runtime/nats/application.js')).runOnNats(application, settings, log, options);
+  if (options.streamlets !== undefined) {
+    throw new SluiceError('SLUICE_ERR_INVALID_ARGUMENT', { message: 'running some streamlets only needs a shared runtime: use the nats runtime' });
+  }
   const runtime = new LocalRuntime({
     capacity: settings.topicCapacity,
     topics: application.topics.map((topic) => ({

@@ -7,6 +7,7 @@ export {
   defineStreamlet,
   outlet,
   type AnyStreamlet,
+  type EmitOptions,
   type Inlet,
   type StreamletContext,
   type StreamletDefinition,
@@ -16,6 +17,8 @@ export type { Application } from './blueprint/application.js';
 export { DeadLetter, DEAD_LETTERS_TOPIC } from './blueprint/dead-letter.js';
 export { loadBlueprint } from './blueprint/validate.js';
 export { builtinPackages, runApplication, verifyApplication, type ApplicationOptions } from './app.js';
+export { renderDeployment, writeDeployment, type DeployOptions, type RenderedDeployment } from './deploy/deploy.js';
+export type { ManifestFile, ManifestObject } from './deploy/manifests.js';
 export { amqpEgress, type AmqpEgressOptions } from './connectors/amqp/egress.js';
 export { amqpIngress, type AmqpIngressOptions } from './connectors/amqp/ingress.js';
 export { fileEgress, type FileEgressOptions } from './connectors/file/egress.js';

@@ -1,3 +1,5 @@
+import type { LogLevel } from '../core/log.js';
+
 /**
  * A small, strict argument parser: declared flags only, `--flag value` or `--flag=value`,
  * repeatable flags collected in order; anything else starting with `-` is a usage error.
@@ -53,4 +55,27 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
 /** `1 streamlet`, `4 streamlets`. */
 export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+/** The logging flags every long-running command takes. */
+export const logFlags = {
+  '--quiet': { takesValue: false },
+  '--verbose': { takesValue: false },
+  '--log-format': { takesValue: true },
+} as const satisfies Readonly<Record<string, FlagSpec>>;
+
+export interface LogChoice {
+  readonly format: 'pretty' | 'json';
+  /** `--quiet` gives `warn`, `--verbose` `debug`; neither: undefined, the command's own default. */
+  readonly level: LogLevel | undefined;
+}
+
+/** What the logging flags ask for; the format defaults to pretty on a terminal, JSON lines otherwise. */
+export function logChoice(args: ParsedArgs): LogChoice {
+  const format = args.flags.get('--log-format')?.[0] ?? (process.stderr.isTTY ? 'pretty' : 'json');
+  if (format !== 'pretty' && format !== 'json') throw new UsageError(`--log-format must be pretty or json, got ${JSON.stringify(format)}`);
+  const quiet = args.flags.has('--quiet');
+  const verbose = args.flags.has('--verbose');
+  if (quiet && verbose) throw new UsageError('--quiet and --verbose exclude each other');
+  return { format, level: quiet ? 'warn' : verbose ? 'debug' : undefined };
 }

@@ -5,9 +5,7 @@
  * Exit codes: 0 success, 1 the application failed or the blueprint/config is invalid,
  * 2 a usage error (unknown option, missing file).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { packageRoot } from '../util/package-root.js';
+import { packageVersion } from '../util/package-root.js';
 import { UsageError } from './args.js';
 
 export interface CommandIo {
@@ -24,15 +22,22 @@ interface Command {
 const commands: Readonly<Record<string, Command>> = {
   run: {
     summary: 'Run an application from its blueprint',
-    usage: `sluice run <blueprint> [--conf <file>]... [key=value]... [--quiet | --verbose] [--log-format json|pretty]
+    usage: `sluice run <blueprint> [--conf <file>]... [key=value]... [--runtime local|nats [--nats-url <url>] [--streamlet <name> | --in-process]]
+           [--quiet | --verbose] [--log-format json|pretty]
 
-Runs every streamlet of the blueprint in this process (the local runtime) until SIGINT or
-SIGTERM, which drain in-flight work and persist state before exiting.
+Runs the application until SIGINT or SIGTERM, which drain in-flight work and persist state
+before exiting. On the local runtime (the default) every streamlet runs in this process; with
+--runtime nats the topics are JetStream streams and a supervisor runs one process per streamlet
+replica (sluice.nats.replicas.<streamlet>). See docs/nats-runtime.md.
 
   --conf <file>        HOCON config layered over the declared defaults; repeat it, later wins
   key=value            an override that wins over every file, e.g.
                          sluice.http.port=8080
                          data-ingress.records-per-second=200   (a streamlet's config, shorthand)
+  --runtime <r>        local (default) or nats
+  --nats-url <url>     the JetStream server (sluice.nats.url; default nats://127.0.0.1:4222)
+  --streamlet <name>   run one replica of one streamlet in this process (what a container runs)
+  --in-process         run every streamlet in this process, on JetStream
   --quiet              log warnings and errors only
   --verbose            log debug messages too
   --log-format <f>     pretty (default on a terminal) or json (one object per line, on stderr)`,
@@ -74,6 +79,48 @@ requests and unload the models. New version folders are picked up while it runs.
   --log-format <f>          pretty (default on a terminal) or json (one object per line, on stderr)`,
     load: async () => (await import('./serve.js')).serveCommand,
   },
+  status: {
+    summary: 'Show an application running on NATS: replicas, consumer lag, models',
+    usage: `sluice status <application> [--nats-url <url>] [--json]
+
+Lists the streamlets of an application started with --runtime nats, each with its running
+replicas (process, endpoints, serving model) and wanted count, every inlet's consumer lag
+(records waiting, delivered and not yet committed) and the latest model on each model topic.
+<application> is its name on the broker (sluice.nats.application; default the blueprint's file name).
+
+  --nats-url <url>     the broker (default nats://127.0.0.1:4222)
+  --json               print the status as one JSON document`,
+    load: async () => (await import('./status.js')).statusCommand,
+  },
+  scale: {
+    summary: 'Change how many replicas of a streamlet run on NATS',
+    usage: `sluice scale <application> <streamlet> <replicas> [--nats-url <url>]
+
+Sets the replicas of one streamlet of an application that sluice run --runtime nats supervises;
+the supervisor starts or stops processes to match, while the application runs. Replicas of an
+inlet share its records; a model-serving replica started now serves the current model at once.
+
+  --nats-url <url>     the broker (default nats://127.0.0.1:4222)`,
+    load: async () => (await import('./scale.js')).scaleCommand,
+  },
+  deploy: {
+    summary: 'Render Kubernetes manifests for an application on NATS',
+    usage: `sluice deploy <blueprint> --out <dir> [--conf <file>]... [key=value]... [--image <image>] [--namespace <ns>] [--nats-secret <name>]
+
+Verifies the application as sluice verify does, then writes Kubernetes manifests for the
+JetStream runtime into <dir>: per streamlet a Deployment (a StatefulSet when it has volume
+mounts and more than one replica) running one replica per pod, a Service for /state and
+/metrics, and volume claims; one ConfigMap holding the merged config. Replicas come from
+sluice.nats.replicas.<streamlet>; resources and volumes from sluice.deploy (see docs/deploy.md).
+
+  --out <dir>           where the YAML files go (made if missing; files of the same name are replaced)
+  --conf <file>         HOCON config layered over the declared defaults; repeat it, later wins
+  key=value             an override that wins over every file
+  --image <image>       the image the containers run, holding the project at /app (default sluice:<version>)
+  --namespace <ns>      namespace of every object (default: none, kubectl's current one)
+  --nats-secret <name>  the Secret whose key url holds the NATS URL (default <application>-nats)`,
+    load: async () => (await import('./deploy.js')).deployCommand,
+  },
 };
 
 export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
@@ -88,7 +135,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     return 0;
   }
   if (name === '--version' || name === '-v') {
-    io.out(`${version()}\n`);
+    io.out(`${packageVersion()}\n`);
     return 0;
   }
   const command = commands[name];
@@ -117,9 +164,4 @@ function overview(): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length));
   const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`);
   return `usage: sluice <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'sluice <command> --help' for a command's options.\n`;
-}
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
 }

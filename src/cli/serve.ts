@@ -1,8 +1,8 @@
 import { parseConfigValues } from '../core/config.js';
 import { isSluiceError } from '../core/errors.js';
-import { createLogger, type LogLevel } from '../core/log.js';
+import { createLogger } from '../core/log.js';
 import { serverParameters } from '../server/settings.js';
-import { parseArgs, UsageError } from './args.js';
+import { logChoice, logFlags, parseArgs, UsageError } from './args.js';
 import type { CommandIo } from './main.js';
 
 /** Each server setting's flag. */
@@ -23,9 +23,7 @@ const settingFlags = {
 const flags = {
   '--models': { takesValue: true },
   ...Object.fromEntries(Object.keys(settingFlags).map((flag) => [flag, { takesValue: true }])),
-  '--quiet': { takesValue: false },
-  '--verbose': { takesValue: false },
-  '--log-format': { takesValue: true },
+  ...logFlags,
 };
 
 export async function serveCommand(argv: readonly string[], io: CommandIo): Promise<number> {
@@ -45,13 +43,8 @@ export async function serveCommand(argv: readonly string[], io: CommandIo): Prom
     const flag = Object.entries(settingFlags).find(([, key]) => key === problem.key)?.[0] ?? problem.key;
     throw new UsageError(`${flag} ${problem.message}`);
   }
-  const format = args.flags.get('--log-format')?.[0] ?? (process.stderr.isTTY ? 'pretty' : 'json');
-  if (format !== 'pretty' && format !== 'json') throw new UsageError(`--log-format must be pretty or json, got ${JSON.stringify(format)}`);
-  const quiet = args.flags.has('--quiet');
-  const verbose = args.flags.has('--verbose');
-  if (quiet && verbose) throw new UsageError('--quiet and --verbose exclude each other');
-  const level: LogLevel = quiet ? 'warn' : verbose ? 'debug' : 'info';
-  const log = createLogger({ level, pretty: format === 'pretty' });
+  const { format, level } = logChoice(args);
+  const log = createLogger({ level: level ?? 'info', pretty: format === 'pretty' });
 
   const { startModelServer } = await import('../server/server.js');
   let server;

@@ -41,12 +41,16 @@ export const errorTable = {
   SLUICE_ERR_METHOD_NOT_ALLOWED: { template: '{method} is not allowed on {path}; allowed: {allowed}', http: 405, grpc: 12 },
   SLUICE_ERR_ENDPOINT_NOT_FOUND: { template: 'no endpoint {method} {path}', http: 404, grpc: 5 },
   SLUICE_ERR_SERVER_FAILED: { template: 'the server failed on {what}: {message}', http: 500, grpc: 13 },
+  SLUICE_ERR_GRAPH_INVALID: { template: 'inference graph {file} has {count} problem(s): {problems}', http: 400, grpc: 3 },
+  SLUICE_ERR_REQUEST_NOT_FOUND: { template: 'model {modelName} remembers no routed request {id}: {message}', http: 404, grpc: 5 },
   SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE: { template: '{where}: content type {contentType} is not supported; send one of {supported}', http: 415, grpc: 3 },
   SLUICE_ERR_TOO_MANY_REQUESTS: { template: '{where}: {limit} requests are already in flight; retry after {retryAfter} s', http: 429, grpc: 8 },
   SLUICE_ERR_BACKPRESSURE: { template: '{where}: the pipeline did not accept the records within {timeout} ms; retry after {retryAfter} s', http: 503, grpc: 14 },
   SLUICE_ERR_RESPONSE_TIMEOUT: { template: '{where}: no result for request {id} within {timeout} ms', http: 504, grpc: 4 },
   SLUICE_ERR_DUPLICATE_REQUEST_ID: { template: '{where}: a request with id {id} is already waiting for its result', http: 409, grpc: 6 },
   SLUICE_ERR_READ_POSITIONS_CORRUPT: { template: 'read positions file {file} is unreadable: {message}', http: 500, grpc: 13 },
+  SLUICE_ERR_TRAINING_FAILED: { template: 'training with {trainer} failed: {message}', http: 500, grpc: 13 },
+  SLUICE_ERR_MANIFESTS_UNWRITABLE: { template: 'cannot write the manifests to {directory}: {message}', http: 500, grpc: 13 },
 } as const satisfies Record<string, { template: string; http: number; grpc: number }>;
 
 export type ErrorCode = keyof typeof errorTable;

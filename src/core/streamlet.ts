@@ -57,6 +57,16 @@ export interface Inlet<T> extends AsyncIterable<T> {
 
 export type JsonHandler = () => unknown;
 
+/**
+ * Links outputs to the inputs they were made from. A runtime that deduplicates publishes
+ * (JetStream) then gives each output an id derived from its input, so an input delivered again
+ * after a crash does not duplicate its outputs: effectively-once, where at-least-once is the rule.
+ */
+export interface EmitOptions<In> {
+  /** `origins[i]` is the record, as read from an inlet of this streamlet, that `values[i]` was made from. */
+  readonly origins?: readonly In[];
+}
+
 export interface StreamletContext<I extends InletSpecs, O extends OutletSpecs, C extends ConfigParameters, V extends VolumeMountSpecs> {
   /** The streamlet's name in the blueprint. */
   readonly name: string;
@@ -66,8 +76,8 @@ export interface StreamletContext<I extends InletSpecs, O extends OutletSpecs, C
   readonly signal: AbortSignal;
   inlet<K extends keyof I & string>(name: K): Inlet<InletValue<I[K]>>;
   /** Resolves when the runtime has accepted the record: awaiting it is the backpressure. */
-  emit<K extends keyof O & string>(outlet: K, value: OutletValue<O[K]>): Promise<void>;
-  emitAll<K extends keyof O & string>(outlet: K, values: readonly OutletValue<O[K]>[]): Promise<void>;
+  emit<K extends keyof O & string>(outlet: K, value: OutletValue<O[K]>, options?: { readonly origin?: InletValue<I[keyof I]> }): Promise<void>;
+  emitAll<K extends keyof O & string>(outlet: K, values: readonly OutletValue<O[K]>[], options?: EmitOptions<InletValue<I[keyof I]>>): Promise<void>;
   /** The local directory behind a declared volume mount (created if missing). */
   volumePath(mount: keyof V & string): string;
   /** Counters, histograms and gauges served at `GET /metrics`, labelled with this streamlet. */

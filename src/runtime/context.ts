@@ -1,4 +1,4 @@
-import { messageOf } from '../core/errors.js';
+import { messageOf, SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { AnyStreamlet, BatchOptions, Inlet, JsonHandler, OutletSpec, StreamletContext } from '../core/streamlet.js';
 import type { ApplicationMetrics } from '../observe/metrics.js';
@@ -41,15 +41,42 @@ export interface ContextWiring {
 
 type AnyContext = StreamletContext<AnyStreamlet['inlets'], AnyStreamlet['outlets'], AnyStreamlet['config'], Record<string, never>>;
 
+/**
+ * Identities of the records this incarnation read, by decoded value: what `origins` name when
+ * outputs are linked to inputs. Only records with an id (from a runtime that gives them) are kept.
+ */
+class Origins {
+  private readonly ids = new WeakMap<object, string>();
+  private identified = false;
+
+  remember(value: unknown, id: string | undefined): void {
+    if (id === undefined || typeof value !== 'object' || value === null) return;
+    this.ids.set(value, id);
+    this.identified = true;
+  }
+
+  /** The id of an origin; throws when ids are known here and this origin is not among them. */
+  idOf(origin: unknown, where: string, index: number): string | undefined {
+    const id = typeof origin === 'object' && origin !== null ? this.ids.get(origin) : undefined;
+    if (id === undefined && this.identified) {
+      throw new SluiceError('SLUICE_ERR_INVALID_ARGUMENT', {
+        message: `emit to ${where}: origin ${index} is not a record read from an inlet of this streamlet (pass the values the inlet gave)`,
+      });
+    }
+    return id;
+  }
+}
+
 export function createContext(wiring: ContextWiring): AnyContext {
   const inlets = new Map<string, Inlet<unknown>>();
+  const origins = new Origins();
   const outlets = new Map<string, BoundOutlet>();
   const outlet = (name: string): BoundOutlet => {
     let bound = outlets.get(name);
     if (!bound) {
       const wired = wiring.outlets.get(name);
       if (!wired) throw new Error(`streamlet ${wiring.name} has no outlet ${name} (outlets: ${[...wiring.outlets.keys()].join(', ') || 'none'})`);
-      bound = { name, ...wired, emitted: wiring.metrics.outlet(wiring.name, name) };
+      bound = { name, ...wired, emitted: wiring.metrics.outlet(wiring.name, name), outputsPerOrigin: new WeakMap() };
       outlets.set(name, bound);
     }
     return bound;
@@ -65,13 +92,15 @@ export function createContext(wiring: ContextWiring): AnyContext {
       if (!inlet) {
         const wired = wiring.inlets.get(name);
         if (!wired) throw new Error(`streamlet ${wiring.name} has no inlet ${name} (inlets: ${[...wiring.inlets.keys()].join(', ') || 'none'})`);
-        inlet = new HostInlet(name, wired, wiring);
+        inlet = new HostInlet(name, wired, wiring, origins);
         inlets.set(name, inlet);
       }
       return inlet as Inlet<never>;
     },
-    emit: (name: string, value: unknown) => emitAll(wiring, outlet(name), [value]),
-    emitAll: (name: string, values: readonly unknown[]) => emitAll(wiring, outlet(name), values),
+    emit: (name: string, value: unknown, options?: { readonly origin?: unknown }) =>
+      emitAll(wiring, outlet(name), [value], options?.origin === undefined ? undefined : { ids: origins, of: [options.origin] }),
+    emitAll: (name: string, values: readonly unknown[], options?: { readonly origins?: readonly unknown[] }) =>
+      emitAll(wiring, outlet(name), values, options?.origins === undefined ? undefined : { ids: origins, of: options.origins }),
     volumePath(mount: string) {
       const path = wiring.volumes[mount];
       if (path === undefined) throw new Error(`streamlet ${wiring.name} declares no volume mount ${mount}`);
@@ -88,16 +117,36 @@ export function createContext(wiring: ContextWiring): AnyContext {
 interface BoundOutlet extends OutletWiring {
   readonly name: string;
   readonly emitted: { inc(n: number): void };
+  /** Outputs emitted so far per origin record: the `k` of the next output's id. */
+  readonly outputsPerOrigin: WeakMap<object, number>;
 }
 
-async function emitAll(wiring: ContextWiring, outlet: BoundOutlet, values: readonly unknown[]): Promise<void> {
-  if (!outlet.sink || values.length === 0) return;
+async function emitAll(
+  wiring: ContextWiring,
+  outlet: BoundOutlet,
+  values: readonly unknown[],
+  linked?: { readonly ids: Origins; readonly of: readonly unknown[] },
+): Promise<void> {
   const where = `${wiring.name}.${outlet.name}`;
+  if (linked && linked.of.length !== values.length) {
+    throw new SluiceError('SLUICE_ERR_INVALID_ARGUMENT', {
+      message: `emit to ${where}: ${linked.of.length} origin(s) for ${values.length} value(s); give one origin per value`,
+    });
+  }
+  if (!outlet.sink || values.length === 0) return;
   const records: RawRecord[] = [];
-  for (const value of values) {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    const origin = linked?.of[i];
+    // A wrong origin is the streamlet's bug about its inputs, not a bad output: it fails the call.
+    const originId = linked?.ids.idOf(origin, where, i);
     try {
       outlet.spec.schema.validate(value, where);
-      records.push(new ProducedRecord(value, outlet.spec.schema, outlet.spec.key));
+      records.push(
+        originId === undefined
+          ? new ProducedRecord(value, outlet.spec.schema, outlet.spec.key)
+          : new LinkedRecord(value, outlet.spec.schema, outlet.spec.key, outputId(outlet, origin as object, originId, where)),
+      );
     } catch (err) {
       // An invalid output is the streamlet's bug, but one bad record must not stop the stream.
       wiring.metrics.deadLettered(wiring.name, outlet.name, 'encode');
@@ -112,6 +161,25 @@ async function emitAll(wiring: ContextWiring, outlet: BoundOutlet, values: reado
   outlet.emitted.inc(records.length);
 }
 
+/** A produced record linked to the input it was made from. */
+class LinkedRecord extends ProducedRecord {
+  constructor(
+    value: unknown,
+    schema: OutletSpec<unknown>['schema'],
+    key: OutletSpec<unknown>['key'],
+    readonly id: string,
+  ) {
+    super(value, schema, key as ((value: never) => string) | undefined);
+  }
+}
+
+/** `<input id>/<streamlet>.<outlet>/<k>`: the k-th output this outlet made from that input, the same on every redelivery. */
+function outputId(outlet: BoundOutlet, origin: object, originId: string, where: string): string {
+  const k = outlet.outputsPerOrigin.get(origin) ?? 0;
+  outlet.outputsPerOrigin.set(origin, k + 1);
+  return `${originId}/${where}/${k}`;
+}
+
 class HostInlet implements Inlet<unknown> {
   private iterating = false;
   private readonly received: { inc(n: number): void };
@@ -120,6 +188,7 @@ class HostInlet implements Inlet<unknown> {
     readonly name: string,
     private readonly wired: InletWiring,
     private readonly wiring: ContextWiring,
+    private readonly origins: Origins,
   ) {
     this.received = wiring.metrics.inlet(wiring.name, name);
   }
@@ -142,7 +211,9 @@ class HostInlet implements Inlet<unknown> {
         const values: unknown[] = [];
         for (const record of batch.records) {
           try {
-            values.push(this.wired.read(record, where));
+            const value = this.wired.read(record, where);
+            this.origins.remember(value, record.id);
+            values.push(value);
           } catch (err) {
             this.wiring.metrics.deadLettered(this.wiring.name, this.name, 'decode');
             await this.wiring.deadLetters.write(

@@ -26,6 +26,12 @@ export interface RawRecord {
    */
   readonly value?: unknown;
   readonly key?: string;
+  /**
+   * The record's identity. A source sets it on what it delivers, the same on every redelivery
+   * (JetStream: `<stream>:<sequence>`); the host sets it on an output derived from an input (see
+   * `EmitOptions.origins`), and a runtime that deduplicates publishes stores each id once.
+   */
+  readonly id?: string;
 }
 
 export interface PullOptions {

@@ -10,6 +10,7 @@ import { config, parseConfigValues, type ConfigParameters } from '../core/config
 import { SluiceError } from '../core/errors.js';
 import { mergeDocuments, parseHocon, type HoconDocument, type HoconValue } from '../core/hocon.js';
 import type { HostSettings, StreamletSettings } from './host.js';
+import { resolveNatsSettings, type NatsSettings } from './nats/settings.js';
 
 /** Settings of the application itself, under `sluice`. */
 const hostParameters = {
@@ -33,6 +34,8 @@ export interface ApplicationSettings {
   readonly topicCapacity: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly metricsEnabled: boolean;
+  /** The JetStream runtime's settings, under `sluice.nats` (used with `--runtime nats`). */
+  readonly nats: NatsSettings;
 }
 
 /**
@@ -70,11 +73,13 @@ export function resolveSettings(application: Application, layers: readonly Hocon
         `unknown key ${key}: settings live under sluice, and <streamlet>.<key> names a streamlet's config (streamlets: ${[...application.streamlets.keys()].join(', ')})`,
       );
   }
-  const { streamlets: streamletsRaw, ...ownRaw } = section(merged.value.sluice, ['sluice']);
+  const { streamlets: streamletsRaw, nats: natsRaw, ...ownRaw } = section(merged.value.sluice, ['sluice']);
   const host = parseConfigValues(hostParameters, flatten(ownRaw));
   for (const p of host.problems) report(['sluice', ...p.key.split('.')], `sluice.${p.key} ${p.message}`);
 
   const appName = basename(application.file, extname(application.file));
+  const { replicas: replicasRaw, ...natsOwn } = section(natsRaw, ['sluice', 'nats']);
+  const nats = resolveNatsSettings(flatten(natsOwn), section(replicasRaw, ['sluice', 'nats', 'replicas']), application, appName, report);
   const stateDirectory = resolve(cwd, host.values['state-directory'] || join('.sluice', appName));
   const streamletsConfig = section(streamletsRaw, ['sluice', 'streamlets']);
   for (const name of Object.keys(streamletsConfig)) {
@@ -129,6 +134,7 @@ export function resolveSettings(application: Application, layers: readonly Hocon
     topicCapacity: v['local.topic-capacity'],
     logLevel: v['log.level'] as ApplicationSettings['logLevel'],
     metricsEnabled: v['metrics.enabled'],
+    nats,
   });
 }
 

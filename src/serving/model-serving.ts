@@ -139,7 +139,8 @@ export function modelServing<Data, Output, Result, C extends ConfigParameters = 
         try {
           for await (const batch of ctx.inlet('in-0').batches(batching)) {
             const scored = await slot.score(batch);
-            await ctx.emitAll('out', scored.results);
+            // One result per record, linked to it: on JetStream a redelivered record's result is dropped as a duplicate.
+            await ctx.emitAll('out', scored.results, { origins: batch });
             await ctx.emitAll('audit', audit.sample(batch, scored.results, scored.metadata));
             // After out has the results: the shadows score beside the stream, never in its way.
             shadows?.offer(batch, scored, slot.candidates());

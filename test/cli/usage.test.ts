@@ -16,19 +16,29 @@ commands:
   run     Run an application from its blueprint
   verify  Check a blueprint and print every problem
   serve   Serve a model repository over Open Inference, TF Serving and Seldon protocols
+  status  Show an application running on NATS: replicas, consumer lag, models
+  scale   Change how many replicas of a streamlet run on NATS
+  deploy  Render Kubernetes manifests for an application on NATS
 
 Run 'sluice <command> --help' for a command's options.
 `;
 
-const runUsage = `usage: sluice run <blueprint> [--conf <file>]... [key=value]... [--quiet | --verbose] [--log-format json|pretty]
+const runUsage = `usage: sluice run <blueprint> [--conf <file>]... [key=value]... [--runtime local|nats [--nats-url <url>] [--streamlet <name> | --in-process]]
+           [--quiet | --verbose] [--log-format json|pretty]
 
-Runs every streamlet of the blueprint in this process (the local runtime) until SIGINT or
-SIGTERM, which drain in-flight work and persist state before exiting.
+Runs the application until SIGINT or SIGTERM, which drain in-flight work and persist state
+before exiting. On the local runtime (the default) every streamlet runs in this process; with
+--runtime nats the topics are JetStream streams and a supervisor runs one process per streamlet
+replica (sluice.nats.replicas.<streamlet>). See docs/nats-runtime.md.
 
   --conf <file>        HOCON config layered over the declared defaults; repeat it, later wins
   key=value            an override that wins over every file, e.g.
                          sluice.http.port=8080
                          data-ingress.records-per-second=200   (a streamlet's config, shorthand)
+  --runtime <r>        local (default) or nats
+  --nats-url <url>     the JetStream server (sluice.nats.url; default nats://127.0.0.1:4222)
+  --streamlet <name>   run one replica of one streamlet in this process (what a container runs)
+  --in-process         run every streamlet in this process, on JetStream
   --quiet              log warnings and errors only
   --verbose            log debug messages too
   --log-format <f>     pretty (default on a terminal) or json (one object per line, on stderr)

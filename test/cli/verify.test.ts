@@ -86,7 +86,7 @@ describe('sluice verify, an invalid blueprint', () => {
         `^  ${file}:11:45: "Data-Ingress\\.out" writes schema sluice\\.examples\\.recommender\\.RecommenderRecord, which "console\\.in" \\(schema sluice\\.examples\\.recommender\\.RecommenderResult\\) cannot read: .+$`,
       ),
     );
-    expect(unknownPort).toBe(`  ${file}:12:26: streamlet "model-serving" (recommender.ModelServing) has no port "nope" (inlets: in-0, in-1; outlets: out, audit)`);
+    expect(unknownPort).toBe(`  ${file}:12:26: streamlet "model-serving" (recommender.ModelServing) has no port "nope" (inlets: in-0, in-1; outlets: out, audit, shadow)`);
     expect(outletAsConsumer).toBe(
       `  ${file}:13:26: "model-ingress.out" is an outlet, so it cannot consume topic "model-serving-out" (inlets of model-ingress: none)`,
     );

@@ -1,0 +1,159 @@
+/**
+ * The recommender's model serving on JetStream with several replicas, each in its own
+ * application instance (as separate processes would be): every request scored once, every
+ * replica swapped to each new model, a replica added mid-run serving the current model from its
+ * first record. Runs against the system nats-server.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRecommenderModel, recommenderModels } from '../../../examples/recommender/models/build-models.js';
+import { RecommenderResultSchema } from '../../../examples/recommender/schemas.js';
+import { runApplication, type StartedApplication } from '../../../src/app.js';
+import { applicationStatus } from '../../../src/runtime/nats/status.js';
+import { capturingLogger, tempDir } from '../../support/recommender.js';
+import { deleteApplication, readStream, SYSTEM_NATS, uniqueApp } from './support.js';
+
+const blueprint = fileURLToPath(new URL('./fixtures/recommender.conf', import.meta.url));
+const running: StartedApplication[] = [];
+const dirs: string[] = [];
+const apps: string[] = [];
+let nc: NatsConnection;
+let models: string;
+
+beforeAll(async () => {
+  nc = await connect({ servers: SYSTEM_NATS });
+  models = tempDir('sluice-nats-models-');
+  dirs.push(models);
+  mkdirSync(models, { recursive: true });
+  for (const m of recommenderModels) writeFileSync(join(models, `${m.name}.onnx`), buildRecommenderModel(m));
+});
+
+afterAll(async () => {
+  await Promise.all(running.map((r) => r.stop()));
+  await nc.close();
+  for (const app of apps) await deleteApplication(SYSTEM_NATS, app);
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+interface ServingState {
+  name: string | null;
+  usage: number;
+  updates: { accepted: number };
+  recordsWithoutModel: number;
+}
+
+async function start(app: string, streamlets: string[], ...more: string[]): Promise<StartedApplication> {
+  const state = tempDir('sluice-nats-state-');
+  dirs.push(state);
+  const run = await runApplication({
+    blueprint,
+    runtime: 'nats',
+    streamlets,
+    log: capturingLogger().log,
+    overrides: [
+      `sluice.nats.url=${SYSTEM_NATS}`,
+      `sluice.nats.application=${app}`,
+      'sluice.http.port=0',
+      `sluice.state-directory=${state}`,
+      `model-ingress.models-directory=${models}`,
+      ...more,
+    ],
+  });
+  running.push(run);
+  return run;
+}
+
+/** The replica's GET /state; undefined until its model-serving streamlet registered it. */
+const stateOf = (run: StartedApplication) => run.endpoints.view('/model-serving/state')?.() as ServingState | undefined;
+
+async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 40_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+describe.each([2, 4])('model serving on JetStream with %i replicas', (replicas) => {
+  it('scores every request exactly once, swaps every replica to each model, and a replica added mid-run serves the current model at once', async () => {
+    const app = uniqueApp(`rec${replicas}`);
+    apps.push(app);
+    const count = 4000;
+    const servers: StartedApplication[] = [];
+    for (let i = 0; i < replicas; i++) servers.push(await start(app, ['model-serving']));
+    // Two models, 2 s apart, no cycling; requests flow for about 4 s around them.
+    await start(
+      app,
+      ['requests', 'model-ingress', 'results'],
+      `requests.count=${count}`,
+      'requests.pause-ms=25',
+      'model-ingress.interval=2s',
+      'model-ingress.cycle=false',
+    );
+    const last = recommenderModels[recommenderModels.length - 1]?.name;
+    await until('every replica on the last model', () => servers.every((s) => stateOf(s)?.name === last));
+
+    const late = await start(app, ['model-serving']);
+    // It learns the current model before scoring anything: never a record without a model.
+    await until('the late replica on the last model', () => stateOf(late)?.name === last);
+
+    const jsm = await jetstreamManager(nc);
+    await until('every request scored', async () => (await jsm.streams.info(`sluice_${app}_scored`)).state.messages >= count);
+    await sleep(500);
+    const scored = await readStream(nc, `sluice_${app}_scored`, RecommenderResultSchema);
+    const tags = scored.map((s) => s.value.inputRecord.datatype);
+    expect(scored).toHaveLength(count);
+    expect(new Set(tags).size).toBe(count);
+    expect(tags.every((t) => /^seq-\d+$/.test(t) && Number(t.slice(4)) < count)).toBe(true);
+
+    for (const server of servers) expect(stateOf(server)?.updates.accepted).toBe(recommenderModels.length);
+    expect(stateOf(late)).toMatchObject({ name: last, recordsWithoutModel: 0, updates: { accepted: 1 } });
+    const byModel = new Set(scored.map((s) => s.value.modelResultMetadata.modelName));
+    for (const m of recommenderModels) expect(byModel).toContain(m.name);
+  }, 90_000);
+});
+
+describe('model state on JetStream', () => {
+  it('keeps model updates in the models bucket and a model larger than a message in the object store; status shows the latest', async () => {
+    const app = uniqueApp('blob');
+    apps.push(app);
+    // The shipped models are 40–70 KB: with a 16 KiB limit each travels as a blob.
+    const run = await start(
+      app,
+      ['requests', 'model-ingress', 'model-serving', 'results'],
+      'requests.count=200',
+      'sluice.nats.inline-limit=16KiB',
+      'model-ingress.interval=1s',
+      'model-ingress.cycle=false',
+    );
+    const last = recommenderModels[recommenderModels.length - 1]?.name;
+    await until('the last model served', () => stateOf(run)?.name === last);
+
+    const jsm = await jetstreamManager(nc);
+    const latest = await jsm.streams.getMessage(`KV_sluice_${app}_models`, { last_by_subj: `$KV.sluice_${app}_models.models` });
+    expect(latest?.data.length).toBe(0);
+    const blob = latest?.header.get('Sluice-Blob') ?? '';
+    expect(blob).toMatch(/^sha256-[0-9a-f]{64}$/);
+    const objects = await (await new Objm(nc).open(`sluice_${app}_blobs`)).list();
+    expect(objects.map((o) => o.name)).toContain(blob);
+    expect(objects.every((o) => o.size > 16 * 1024)).toBe(true);
+
+    // Replicas report every 2 s.
+    let status = await applicationStatus(nc, app);
+    await until('the replica report with the model', async () => {
+      status = await applicationStatus(nc, app);
+      return (status.streamlets.find((s) => s.name === 'model-serving')?.replicas[0]?.state as ServingState | undefined)?.name === last;
+    });
+    expect(status.models).toEqual([{ topic: 'models', model: expect.objectContaining({ bytes: 'object store' }) }]);
+    expect(status.streamlets.find((s) => s.name === 'model-serving')?.replicas[0]).toMatchObject({
+      url: run.url,
+      state: expect.objectContaining({ name: last }),
+    });
+  }, 60_000);
+});
