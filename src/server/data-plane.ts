@@ -3,12 +3,12 @@
  * on a resolved model version. Requests are checked here against the version's signature, the
  * same way for every protocol, so a wrong request gets the same message whichever way it came.
  */
+import { randomUUID } from 'node:crypto';
 import { SluiceError } from '../core/errors.js';
 import type { ModelMetadata } from '../serving/executor.js';
-import { inputFor } from '../serving/signature.js';
 import type { NamedTensors, Tensor, TensorSpec } from '../serving/tensor.js';
 import type { ModelRepository, ServedVersion, VersionReport } from './repository.js';
-import { rowsOf } from '../serving/tensor-rows.js';
+import type { Feedback } from './servable.js';
 
 export interface ServerInfo {
   readonly name: string;
@@ -44,13 +44,9 @@ export class DataPlane {
 
   /** The served version of a model: the one named, or the newest. Throws 404 / 503 errors naming what is missing. */
   model(name: string, version?: string): ServedModel {
+    if (version === undefined || version === '') return new ServedModel(this.repository.newest(name));
     if (!this.repository.has(name)) throw new SluiceError('SLUICE_ERR_MODEL_NOT_FOUND', { modelName: name });
     const served = this.repository.served(name);
-    if (version === undefined || version === '') {
-      const newest = served[0];
-      if (!newest) throw new SluiceError('SLUICE_ERR_MODEL_NOT_READY', { modelName: name, message: this.whyNotServing(name) });
-      return new ServedModel(newest);
-    }
     const number = /^\d{1,15}$/.test(version) ? Number(version) : undefined;
     const found = number === undefined ? undefined : this.repository.version(name, number);
     if (found?.state === 'available') return new ServedModel(found);
@@ -78,15 +74,6 @@ export class DataPlane {
     if (name !== undefined && !this.repository.has(name)) throw new SluiceError('SLUICE_ERR_MODEL_NOT_FOUND', { modelName: name });
     return this.repository.reports(name);
   }
-
-  private whyNotServing(name: string): string {
-    const reports = this.repository.reports(name);
-    if (reports.length === 0) return 'its folder has no version folders (numbered subfolders holding a model file)';
-    if (reports.some((r) => r.state === 'loading')) return 'its versions are still loading';
-    const failed = reports.filter((r) => r.state === 'failed');
-    if (failed.length > 0) return failed.map((r) => `version ${r.version} failed to load (${r.reason})`).join('; ');
-    return 'no version is serving yet';
-  }
 }
 
 /** One served model version, resolved for one request. */
@@ -113,33 +100,19 @@ export class ServedModel {
 
   /** What the model expects of an input, or a 400 error naming the inputs it does take. */
   expectInput(name: string): TensorSpec {
-    const spec = this.input(name);
-    if (!spec) throw this.invalid(`it has no input '${name}' (inputs: ${names(this.signature.inputs)})`);
-    return spec;
+    return this.served.expectInput(name);
   }
 
   /**
    * Scores `inputs` (batched with concurrent requests) and returns the `outputs` asked for, in
    * that order, or every output in signature order. Every input is checked first: a missing,
    * unknown, wrongly typed or shaped tensor is a 400 error naming it and what was expected.
+   * `id` names the request to a graph's routers, for feedback.
    */
-  async infer(inputs: NamedTensors, outputs?: readonly string[]): Promise<NamedTensors> {
-    this.check(inputs);
+  async infer(inputs: NamedTensors, outputs?: readonly string[], id?: string): Promise<NamedTensors> {
     const wanted = outputs && outputs.length > 0 ? outputs : this.signature.outputs.map((spec) => spec.name);
     for (const name of wanted) if (!this.output(name)) throw this.invalid(`it has no output '${name}' (outputs: ${names(this.signature.outputs)})`);
-    const batcher = this.served.batcher;
-    if (!batcher || !this.served.acquire()) {
-      throw new SluiceError('SLUICE_ERR_MODEL_NOT_READY', {
-        modelName: this.name,
-        message: `version ${this.version} was retired while the request was read; retry`,
-      });
-    }
-    let scored: NamedTensors;
-    try {
-      scored = await batcher.submit(inputs);
-    } finally {
-      this.served.release();
-    }
+    const scored = await this.served.infer(inputs, id === undefined ? {} : { requestId: id });
     const result: Record<string, Tensor> = {};
     for (const name of wanted) {
       const tensor = scored[name];
@@ -151,21 +124,29 @@ export class ServedModel {
 
   /** A 400 error about this model version. */
   invalid(message: string): SluiceError<'SLUICE_ERR_INVALID_ARGUMENT'> {
-    return new SluiceError('SLUICE_ERR_INVALID_ARGUMENT', { message: `model ${this.name} version ${this.version}: ${message}` });
+    return this.served.invalid(message);
   }
 
-  private check(inputs: NamedTensors): void {
-    for (const name of Object.keys(inputs)) this.expectInput(name);
-    for (const spec of this.signature.inputs) {
-      const given = inputFor(this.signature, spec, inputs);
-      if (typeof given === 'string') throw this.invalid(given);
-    }
-    if (!this.served.batchable) return;
-    const rows = Object.entries(inputs).map(([name, tensor]) => ({ name, rows: rowsOf(tensor) }));
-    const differing = rows.find((r) => r.rows !== rows[0]?.rows);
-    if (differing && rows[0]) {
-      throw this.invalid(`inputs must have the same number of rows: '${rows[0].name}' has ${rows[0].rows}, '${differing.name}' has ${differing.rows}`);
-    }
+  /** Whether the model routes requests (a graph with routers): its answers name their request, so feedback can credit the routes. */
+  get routes(): boolean {
+    return this.served.servable?.routes === true;
+  }
+
+  /** The request's id as given, or a new one when the model routes requests and none was given. */
+  requestId(given: string | undefined): string | undefined {
+    return given !== undefined && given !== '' ? given : this.routes ? randomUUID() : undefined;
+  }
+
+  /** The routes a request took (router → child index); empty unless the model routes. */
+  routing(id: string): Readonly<Record<string, number>> {
+    return this.served.servable?.routing?.(id) ?? {};
+  }
+
+  /** Credits a reward to the routes a request took; returns them. */
+  feedback(feedback: Feedback): Readonly<Record<string, number>> {
+    const servable = this.served.servable;
+    if (!servable?.feedback) throw this.invalid('it is not an inference graph with a router: feedback has nothing to credit');
+    return servable.feedback(feedback);
   }
 }
 

@@ -19,6 +19,9 @@ export class ServerMetrics {
   private readonly batchRows: Histogram<'model' | 'version'>;
   private readonly batchRequests: Histogram<'model' | 'version'>;
   private readonly loads: Counter<'model' | 'outcome'>;
+  private readonly routed: Counter<'model' | 'router' | 'route'>;
+  private readonly feedback: Counter<'model' | 'router' | 'route'>;
+  private readonly rewards: Gauge<'model' | 'router' | 'route'>;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -54,6 +57,26 @@ export class ServerMetrics {
       name: 'sluice_server_model_loads_total',
       help: 'Model version loads, by outcome (loaded or failed)',
       labelNames: ['model', 'outcome'],
+      registers,
+    });
+    // Per route of a graph's routers: its share of requests, and its mean reward (rewards / feedback).
+    const routeLabels = ['model', 'router', 'route'] as const;
+    this.routed = new Counter({
+      name: 'sluice_server_graph_routed_total',
+      help: 'Requests a graph router sent to each child',
+      labelNames: routeLabels,
+      registers,
+    });
+    this.feedback = new Counter({
+      name: 'sluice_server_graph_feedback_total',
+      help: 'Feedback messages credited to each child of a graph router',
+      labelNames: routeLabels,
+      registers,
+    });
+    this.rewards = new Gauge({
+      name: 'sluice_server_graph_reward_sum',
+      help: 'Sum of the rewards credited to each child of a graph router (a gauge: rewards may be negative)',
+      labelNames: routeLabels,
       registers,
     });
     new Gauge({
@@ -98,6 +121,11 @@ export class ServerMetrics {
       this.batchRequests.observe(labels, requests);
     },
     loaded: (model, _version, ok) => this.loads.inc({ model, outcome: ok ? 'loaded' : 'failed' }),
+    routed: (model, router, route) => this.routed.inc({ model, router, route }),
+    credited: (model, router, route, reward) => {
+      this.feedback.inc({ model, router, route });
+      this.rewards.inc({ model, router, route }, reward);
+    },
   };
 
   /** The text exposition format, for `GET /metrics`. */

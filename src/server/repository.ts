@@ -1,29 +1,34 @@
 /**
  * The model repository: a directory with one folder per model and numbered version folders in
- * each, each version folder holding one model file (see ./servable.ts):
+ * each, each version folder holding one model file or an inference graph (see ./servable.ts):
  *
  *   models/recommender/1/model.onnx
  *   models/recommender/2/model.onnx
  *   models/fraud/3/model.tfjs
+ *   models/recommender-ab/1/graph.conf
  *
  * The newest `versionsServed` loadable versions of each model are served. The directory is
  * polled: a new version folder is loaded once its files look the same on two polls in a row
  * (so a model still being copied is not loaded half-written), and then replaces the oldest
  * served version. A version that cannot be loaded is reported (log, status, metrics) and the
- * versions already serving go on; it is tried again when its files change. A retired version
- * is unloaded only after the requests it is serving end.
+ * versions already serving go on; it is tried again when its files change (a graph also when
+ * the models it calls change). Graphs load after the models they call. A retired version is
+ * unloaded only after the requests it is serving end.
  */
 import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { messageOf } from '../core/errors.js';
+import { messageOf, SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ModelMetadata } from '../serving/executor.js';
 import type { ExecutorRegistry } from '../serving/registry.js';
+import { inputFor } from '../serving/signature.js';
+import { rowsOf } from '../serving/tensor-rows.js';
+import type { NamedTensors, TensorSpec } from '../serving/tensor.js';
 import { pause } from '../util/backoff.js';
 import { Batcher, type BatchingOptions } from './batcher.js';
-import { servableIn, type Servable } from './servable.js';
+import { servableIn, type ModelCatalog, type RouteObserver, type Servable, type ServableContext, type ServeOptions } from './servable.js';
 
 /** A model name the protocols can carry in a URL path (TF Serving puts `:predict` right after it). */
 const modelNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -38,7 +43,7 @@ export interface VersionReport {
   readonly reason: string;
 }
 
-export interface RepositoryObserver {
+export interface RepositoryObserver extends RouteObserver {
   /** One model call of a version's batcher. */
   called(model: string, version: number, rows: number, requests: number): void;
   loaded(model: string, version: number, ok: boolean): void;
@@ -63,6 +68,7 @@ export class ServedVersion {
   signature: ModelMetadata | undefined;
   /** Requests can be joined into one model call: every input and output has a free first (row) dimension. */
   batchable = false;
+  /** Absent for a servable that batches inside (a graph): requests go to it directly. */
   batcher: Batcher | undefined;
   private inFlight = 0;
   private unloaded: Promise<void> | undefined;
@@ -72,8 +78,59 @@ export class ServedVersion {
     readonly version: number,
     /** The version folder's files when this load was attempted. */
     readonly fingerprint: string,
+    /** What the repository served when this load was attempted: a graph that failed is tried again once that changes. */
+    readonly servingWhenLoaded: string,
     private readonly log: Logger,
   ) {}
+
+  /**
+   * Scores `inputs`, checked against the signature first (a missing, unknown, wrongly typed or
+   * shaped tensor is a 400 error naming it): batched with concurrent requests, or straight
+   * through for a servable that batches inside. Every output, by name.
+   */
+  async infer(inputs: NamedTensors, options: ServeOptions = {}): Promise<NamedTensors> {
+    this.check(inputs);
+    const servable = this.servable;
+    if (!servable || !this.acquire()) {
+      throw new SluiceError('SLUICE_ERR_MODEL_NOT_READY', {
+        modelName: this.model,
+        message: `version ${this.version} was retired while the request was read; retry`,
+      });
+    }
+    try {
+      return await (this.batcher ? this.batcher.submit(inputs) : servable.infer(inputs, options));
+    } finally {
+      this.release();
+    }
+  }
+
+  /** A 400 error about this version. */
+  invalid(message: string): SluiceError<'SLUICE_ERR_INVALID_ARGUMENT'> {
+    return new SluiceError('SLUICE_ERR_INVALID_ARGUMENT', { message: `model ${this.model} version ${this.version}: ${message}` });
+  }
+
+  /** What the version expects of an input, or a 400 error naming the inputs it does take. */
+  expectInput(name: string): TensorSpec {
+    const specs = this.signature?.inputs ?? [];
+    const spec = specs.find((s) => s.name === name);
+    if (!spec) throw this.invalid(`it has no input '${name}' (inputs: ${specs.map((s) => `'${s.name}'`).join(', ')})`);
+    return spec;
+  }
+
+  private check(inputs: NamedTensors): void {
+    const signature = this.signature ?? { inputs: [], outputs: [] };
+    for (const name of Object.keys(inputs)) this.expectInput(name);
+    for (const spec of signature.inputs) {
+      const given = inputFor(signature, spec, inputs);
+      if (typeof given === 'string') throw this.invalid(given);
+    }
+    if (!this.batchable) return;
+    const rows = Object.entries(inputs).map(([name, tensor]) => ({ name, rows: rowsOf(tensor) }));
+    const differing = rows.find((r) => r.rows !== rows[0]?.rows);
+    if (differing && rows[0]) {
+      throw this.invalid(`inputs must have the same number of rows: '${rows[0].name}' has ${rows[0].rows}, '${differing.name}' has ${differing.rows}`);
+    }
+  }
 
   /** Counts a request in; false when the version no longer takes requests. */
   acquire(): boolean {
@@ -137,6 +194,16 @@ export class ModelRepository {
   private lastScanProblem = '';
   private scanned = false;
 
+  /** The repository's models as a graph calls them: the newest served version of each. */
+  readonly catalog: ModelCatalog = {
+    describe: (model) => {
+      const newest = this.newest(model);
+      return { signature: newest.signature ?? { inputs: [], outputs: [] }, platform: newest.servable?.platform ?? '' };
+    },
+    infer: (model, inputs) => this.newest(model).infer(inputs),
+    names: () => this.models(),
+  };
+
   private constructor(private readonly options: RepositoryOptions) {}
 
   /** Scans the repository, loads what it serves, and starts watching it. */
@@ -166,6 +233,28 @@ export class ModelRepository {
 
   version(model: string, version: number): ServedVersion | undefined {
     return this.entries.get(model)?.versions.get(version);
+  }
+
+  /** The newest version of `model` taking requests; a 404 error when there is no such model, a 503 naming why when none serves. */
+  newest(model: string): ServedVersion {
+    if (!this.entries.has(model)) throw new SluiceError('SLUICE_ERR_MODEL_NOT_FOUND', { modelName: model });
+    const [newest] = this.served(model);
+    if (!newest) throw new SluiceError('SLUICE_ERR_MODEL_NOT_READY', { modelName: model, message: this.whyNotServing(model) });
+    return newest;
+  }
+
+  private whyNotServing(model: string): string {
+    const reports = this.reports(model);
+    if (reports.length === 0) return 'its folder has no version folders (numbered subfolders holding a model file)';
+    if (reports.some((r) => r.state === 'loading')) return 'its versions are still loading';
+    const failed = reports.filter((r) => r.state === 'failed');
+    if (failed.length > 0) return failed.map((r) => `version ${r.version} failed to load (${r.reason})`).join('; ');
+    return 'no version is serving yet';
+  }
+
+  /** Which versions serve, as one string: it changes when a version starts or stops serving. */
+  private servingKey(): string {
+    return [...this.entries.values()].map((entry) => `${entry.name}:${this.served(entry.name).map((v) => v.version)}`).join('|');
   }
 
   /** Every version the repository knows of `model` (or of every model), newest first. */
@@ -228,7 +317,9 @@ export class ModelRepository {
       this.options.log.info('model folder removed; unloading its versions', { model: name });
       for (const version of entry.versions.values()) void version.retire();
     }
-    for (const [name, versions] of onDisk) {
+    // Graphs call the other models: those load first, so that a graph finds them serving.
+    const ordered = [...onDisk].sort(([, a], [, b]) => Number(usesModels(a.values())) - Number(usesModels(b.values())));
+    for (const [name, versions] of ordered) {
       if (this.stopping.signal.aborted) return;
       let entry = this.entries.get(name);
       if (!entry) {
@@ -262,8 +353,9 @@ export class ModelRepository {
         serving++;
         continue;
       }
-      // A failed version is tried again only when its files change; a changing one waits for the next poll.
-      if (known?.state === 'failed' && known.fingerprint === disk.fingerprint) continue;
+      // A failed version is tried again only when its files change (a graph: or what the repository serves); a changing one waits for the next poll.
+      if (known?.state === 'failed' && known.fingerprint === disk.fingerprint && (!usesModels([disk]) || known.servingWhenLoaded === this.servingKey()))
+        continue;
       if (!initial && entry.seen.get(number) !== disk.fingerprint) continue;
       if (this.stopping.signal.aborted) return;
       const loaded = await this.load(entry, number, disk);
@@ -274,26 +366,29 @@ export class ModelRepository {
 
   private async load(entry: ModelEntry, number: number, disk: VersionOnDisk): Promise<ServedVersion> {
     const { log, observer, executors } = this.options;
-    const version = new ServedVersion(entry.name, number, disk.fingerprint, log);
+    const version = new ServedVersion(entry.name, number, disk.fingerprint, this.servingKey(), log);
+    const context: ServableContext = { executors, models: this.catalog, routes: observer, log };
     entry.versions.set(number, version);
     const started = performance.now();
     try {
       const found = servableIn(disk.folder, disk.files);
       if (typeof found === 'string') throw new Error(found);
-      const servable = await found.kind.load(found.path, entry.name, executors);
+      const servable = await found.kind.load(found.path, entry.name, context);
       const signature = servable.metadata();
       version.servable = servable;
       version.signature = signature;
       version.batchable = isBatchable(signature);
-      version.batcher = new Batcher(
-        servable,
-        this.options.batching,
-        version.batchable,
-        { modelName: entry.name, version: String(number) },
-        {
-          called: (rows, requests) => observer.called(entry.name, number, rows, requests),
-        },
-      );
+      version.batcher = servable.batchesInside
+        ? undefined
+        : new Batcher(
+            servable,
+            this.options.batching,
+            version.batchable,
+            { modelName: entry.name, version: String(number) },
+            {
+              called: (rows, requests) => observer.called(entry.name, number, rows, requests),
+            },
+          );
       version.state = 'available';
       observer.loaded(entry.name, number, true);
       log.info('model version loaded', { model: entry.name, version: number, platform: servable.platform, ms: Math.round(performance.now() - started) });
@@ -343,6 +438,15 @@ async function fingerprint(folder: string, entries: readonly Dirent[]): Promise<
     }),
   );
   return parts.sort().join('|');
+}
+
+/** Whether a model's version folders hold a kind that calls other models (a graph). */
+function usesModels(versions: Iterable<VersionOnDisk>): boolean {
+  for (const disk of versions) {
+    const found = servableIn(disk.folder, disk.files);
+    if (typeof found !== 'string' && found.kind.usesModels) return true;
+  }
+  return false;
 }
 
 function isBatchable(signature: ModelMetadata): boolean {

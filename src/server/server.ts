@@ -7,16 +7,14 @@
  *   console.log(server.urls.http, server.urls.grpc);
  *   await server.close();
  */
-import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseConfigValues } from '../core/config.js';
 import { messageOf, SluiceError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { PluginRegistry } from '../core/plugins.js';
 import { defaultExecutors } from '../serving/executors/index.js';
 import type { ExecutorRegistry } from '../serving/registry.js';
-import { packageRoot } from '../util/package-root.js';
+import { packageVersion } from '../util/package-root.js';
 import { DataPlane } from './data-plane.js';
 import { GrpcFront } from './grpc.js';
 import { HttpFront, type MountedRoute } from './http.js';
@@ -140,8 +138,4 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     log.info('model server stopped');
   };
   return { urls, close: () => (closing ??= shutdown()) };
-}
-
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }

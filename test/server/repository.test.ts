@@ -194,7 +194,7 @@ describe('repository layout', () => {
     const empty = await client.get('/v2/models/empty');
     expect(empty.status).toBe(503);
     expect(empty.json().error).toBe(
-      `model empty is not ready: version 1 failed to load (no model file in ${join(repository, 'empty', '1')}: expected one of model.onnx, model.pmml, model.tfjs, model.json)`,
+      `model empty is not ready: version 1 failed to load (no model file in ${join(repository, 'empty', '1')}: expected one of model.onnx, model.pmml, model.tfjs, model.json, graph.conf)`,
     );
     const twice = await client.post('/v2/models/twice/infer', oipBody([1], [1]));
     expect(twice.status).toBe(503);

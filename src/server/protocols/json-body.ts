@@ -44,3 +44,8 @@ export function shapeAt(value: unknown, where: string): number[] {
   }
   return shape as number[];
 }
+
+export function numberAt(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw badRequest(`${where} must be a number, got ${shown(value)}`);
+  return value;
+}

@@ -5,7 +5,8 @@
  *
  * ModelInfer takes each input's data either in `contents` (the typed field of its datatype) or,
  * the fast path, in `raw_input_contents` (one entry per input, little-endian). The answer uses
- * the form the request used: `raw_output_contents` for raw requests, `contents` otherwise.
+ * the form the request used: `raw_output_contents` for raw requests, `contents` otherwise. A
+ * graph that routes answers with the request's `id`, or a new one: REST feedback names it.
  */
 import type { DType, Tensor } from '../../serving/tensor.js';
 import type { DataPlane } from '../data-plane.js';
@@ -101,16 +102,18 @@ export const openInferenceGrpc: GrpcProtocol = {
           : dataFromContents(input.contents, spec.dtype, count, input.name);
         inputs[input.name] = { dtype: spec.dtype, shape, data } as Tensor;
       });
+      const id = model.requestId(request.id);
       const outputs = Object.entries(
         await model.infer(
           inputs,
           request.outputs.map((o) => o.name),
+          id,
         ),
       );
       return {
         model_name: model.name,
         model_version: model.version,
-        id: request.id,
+        id: id ?? '',
         outputs: outputs.map(([name, t]) => ({
           name,
           datatype: datatypeOf[t.dtype],

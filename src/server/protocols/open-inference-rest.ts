@@ -7,16 +7,18 @@
  *   GET  /v2/models/{m}[/versions/{v}]         model metadata {"name","versions","platform","inputs","outputs"}
  *   GET  /v2/models/{m}[/versions/{v}]/ready   {"name","ready": true} (503 and false when not ready)
  *   POST /v2/models/{m}[/versions/{v}]/infer   inference
+ *   POST /v2/models/{m}[/versions/{v}]/feedback  a reward for a request an inference graph routed (a Sluice extension)
  *   POST /v2/repository/index                  every model version with its state and why it failed
  *
- * Tensor `data` is JSON, flat or nested row-major. Errors are `{"error": "..."}`.
+ * Tensor `data` is JSON, flat or nested row-major. Errors are `{"error": "..."}`. A graph that
+ * routes answers with the request's `id` (a new one when none was given): feedback names it.
  */
 import type { SluiceError } from '../../core/errors.js';
 import type { Tensor } from '../../serving/tensor.js';
 import type { DataPlane } from '../data-plane.js';
 import type { RestProtocol, RestRequest, RestRoute } from '../protocol.js';
 import type { VersionState } from '../repository.js';
-import { arrayAt, badRequest, isObject, objectAt, shapeAt, shown, stringAt } from './json-body.js';
+import { arrayAt, badRequest, isObject, numberAt, objectAt, shapeAt, shown, stringAt } from './json-body.js';
 import { dataFromJson, jsonFromData } from './json-tensors.js';
 import { datatypeOf, elementCount, expectDatatype, tensorMetadata } from './open-inference-tensors.js';
 
@@ -54,6 +56,14 @@ export const openInferenceRest: RestProtocol = {
       return { status: isReady ? 200 : 503, body: { name, ready: isReady } };
     };
     const infer = (request: RestRequest) => inferRest(plane, request);
+    const feedback = (request: RestRequest) => {
+      const model = plane.model(request.params.model ?? '', request.params.version);
+      request.model = model.name;
+      const body = objectAt(request.json(), 'the request body');
+      const id = stringAt(body.id, 'id');
+      const routing = model.feedback({ reward: numberAt(body.reward, 'reward'), requestId: id });
+      return { body: { model_name: model.name, model_version: model.version, id, routing } };
+    };
     return [
       { method: 'GET', path: '/v2/health/live', handle: () => ({ body: { live: plane.live() } }) },
       {
@@ -71,6 +81,8 @@ export const openInferenceRest: RestProtocol = {
       { method: 'GET', path: '/v2/models/{model}/versions/{version}/ready', handle: ready },
       { method: 'POST', path: '/v2/models/{model}/infer', handle: infer },
       { method: 'POST', path: '/v2/models/{model}/versions/{version}/infer', handle: infer },
+      { method: 'POST', path: '/v2/models/{model}/feedback', handle: feedback },
+      { method: 'POST', path: '/v2/models/{model}/versions/{version}/feedback', handle: feedback },
       {
         method: 'POST',
         path: '/v2/repository/index',
@@ -89,7 +101,7 @@ async function inferRest(plane: DataPlane, request: RestRequest): Promise<{ body
   request.model = model.name;
   const body = objectAt(request.json(), 'the request body');
   if (body.id !== undefined && typeof body.id !== 'string') throw badRequest(`id must be a string, got ${shown(body.id)}`);
-  const id = body.id;
+  const id = model.requestId(body.id);
   const inputs: Record<string, Tensor> = {};
   arrayAt(body.inputs, 'inputs').forEach((value, i) => {
     const where = `inputs[${i}]`;
@@ -109,7 +121,7 @@ async function inferRest(plane: DataPlane, request: RestRequest): Promise<{ body
   });
   const requested =
     body.outputs === undefined ? [] : arrayAt(body.outputs, 'outputs').map((o, i) => stringAt(objectAt(o, `outputs[${i}]`).name, `outputs[${i}].name`));
-  const outputs = await model.infer(inputs, requested);
+  const outputs = await model.infer(inputs, requested, id);
   return {
     body: {
       model_name: model.name,

@@ -6,13 +6,17 @@
  *                                                               else the repository's only model
  *   POST /seldon/{namespace}/{deployment}/api/v1.0/predictions  the model named {deployment} (Seldon's ingress path)
  *   GET  /api/v1.0/metadata/{m}                                 model metadata, in its Open Inference form
+ *   POST /api/v1.0/feedback                                     a reward for a request an inference graph routed
+ *   POST /seldon/{namespace}/{deployment}/api/v1.0/feedback     (the model chosen as for predictions)
  *
  * Request `{"data": {"names"?: [...], "ndarray": [[...]]}}` or `{"data": {"names"?, "tensor":
  * {"shape": [...], "values": [...]}}}`. A model with one input takes the whole payload as that
  * input. A model with several inputs takes a [rows, columns] payload, one column per input,
  * named by `data.names` or in the model's input order (the recommender: columns `users`,
  * `products`). The answer uses the request's form: the model's one output, or its outputs side by
- * side as columns, with their names, and `meta.requestPath` naming the model and version.
+ * side as columns, with their names, and `meta.requestPath` naming the model and version. A
+ * graph that routes adds `meta.puid` (the request's, or a new one) and `meta.routing` (router →
+ * child index), which feedback sends back: `{"response": {"meta": {...}}, "reward": 1}`.
  * Errors are `{"status": {"code", "info", "reason", "status": "FAILURE"}}`.
  */
 import type { SluiceError } from '../../core/errors.js';
@@ -20,7 +24,7 @@ import { tensor, type NamedTensors, type Tensor } from '../../serving/tensor.js'
 import type { DataPlane, ServedModel } from '../data-plane.js';
 import type { RestProtocol, RestRequest, RestRoute } from '../protocol.js';
 import { rowsOf } from '../../serving/tensor-rows.js';
-import { arrayAt, badRequest, objectAt, shapeAt, type JsonObject } from './json-body.js';
+import { arrayAt, badRequest, numberAt, objectAt, shapeAt, shown, type JsonObject } from './json-body.js';
 import { dataFromJson, flattenNested, jsonFromData, nestedFromTensor, tensorFromNested } from './json-tensors.js';
 import { elementCount, tensorMetadata } from './open-inference-tensors.js';
 
@@ -38,9 +42,12 @@ export function seldonRest(options: SeldonOptions = {}): RestProtocol {
     errorBody: (error: SluiceError) => ({ status: { code: error.httpStatus, info: error.message, reason: error.code, status: 'FAILURE' } }),
     routes(plane: DataPlane): RestRoute[] {
       const predict = (request: RestRequest) => predictSeldon(plane, request, chooseModel(plane, request, options));
+      const feedback = (request: RestRequest) => feedbackSeldon(plane, request, chooseModel(plane, request, options));
       return [
         { method: 'POST', path: '/api/v1.0/predictions', handle: predict },
         { method: 'POST', path: '/seldon/{namespace}/{deployment}/api/v1.0/predictions', handle: predict },
+        { method: 'POST', path: '/api/v1.0/feedback', handle: feedback },
+        { method: 'POST', path: '/seldon/{namespace}/{deployment}/api/v1.0/feedback', handle: feedback },
         {
           method: 'GET',
           path: '/api/v1.0/metadata/{model}',
@@ -79,17 +86,45 @@ function chooseModel(plane: DataPlane, request: RestRequest, options: SeldonOpti
 async function predictSeldon(plane: DataPlane, request: RestRequest, modelName: string): Promise<{ body: unknown }> {
   const model = plane.model(modelName);
   request.model = model.name;
-  const data = objectAt(objectAt(request.json(), 'the request body').data, 'data');
+  const body = objectAt(request.json(), 'the request body');
+  const data = objectAt(body.data, 'data');
+  const meta = body.meta === undefined ? {} : objectAt(body.meta, 'meta');
+  if (meta.puid !== undefined && typeof meta.puid !== 'string') throw badRequest(`meta.puid must be a string, got ${shown(meta.puid)}`);
+  const puid = model.requestId(meta.puid);
   const form: Form | undefined = data.ndarray !== undefined ? 'ndarray' : data.tensor !== undefined ? 'tensor' : undefined;
   if (!form) {
     const other = ['jsonData', 'strData', 'binData'].find((field) => data[field] !== undefined);
     throw badRequest(other ? `data.${other} payloads are not supported: send data.ndarray or data.tensor` : 'data must have "ndarray" or "tensor"');
   }
   const names = data.names === undefined ? undefined : arrayAt(data.names, 'data.names').map((n, i) => (typeof n === 'string' ? n : badName(i)));
-  const outputs = await model.infer(inputsOf(model, form, data, names));
+  const outputs = await model.infer(inputsOf(model, form, data, names), undefined, puid);
   const { columns, result } = joinOutputs(model, outputs);
   const payload = form === 'ndarray' ? { ndarray: nestedFromTensor(result) } : { tensor: { shape: [...result.shape], values: jsonFromData(result) } };
-  return { body: { data: { names: columns, ...payload }, meta: { requestPath: { [model.name]: model.version } } } };
+  const routing = puid === undefined ? {} : model.routing(puid);
+  return {
+    body: {
+      data: { names: columns, ...payload },
+      meta: { ...(puid === undefined ? {} : { puid }), ...(Object.keys(routing).length > 0 ? { routing } : {}), requestPath: { [model.name]: model.version } },
+    },
+  };
+}
+
+/** Seldon's Feedback message: the reward, and the answer's `meta` naming the routes (`routing`) or the request (`puid`). */
+function feedbackSeldon(plane: DataPlane, request: RestRequest, modelName: string): { body: unknown } {
+  const model = plane.model(modelName);
+  request.model = model.name;
+  const body = objectAt(request.json(), 'the request body');
+  const reward = numberAt(body.reward, 'reward');
+  const meta = objectAt(objectAt(body.response, 'response').meta, 'response.meta');
+  let routing: Record<string, number> | undefined;
+  if (meta.routing !== undefined) {
+    const given = objectAt(meta.routing, 'response.meta.routing');
+    routing = Object.fromEntries(Object.entries(given).map(([router, child]) => [router, numberAt(child, `response.meta.routing.${router}`)]));
+  }
+  const puid = typeof meta.puid === 'string' && meta.puid !== '' ? meta.puid : undefined;
+  if (routing === undefined && puid === undefined) throw badRequest('response.meta must have "routing" or "puid": the routes or the request to credit');
+  const credited = model.feedback({ reward, ...(routing ? { routing } : { requestId: puid }) });
+  return { body: { meta: { ...(puid === undefined ? {} : { puid }), routing: credited, requestPath: { [model.name]: model.version } } } };
 }
 
 function badName(index: number): never {

@@ -5,7 +5,7 @@
  * `raw_input_contents` (no per-value encoding), outputs read raw or typed.
  */
 import type { ModelMetadata } from '../executor.js';
-import type { DType, NamedTensors, Tensor, TensorSpec } from '../tensor.js';
+import type { DType, Tensor, TensorSpec } from '../tensor.js';
 import { grpcConnections, grpcMethod, type GrpcEndpoint } from './grpc-transport.js';
 import { httpConnections, type HttpEndpoint } from './http-transport.js';
 import type { RemoteLocation } from './location.js';

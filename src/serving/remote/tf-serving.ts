@@ -5,7 +5,6 @@
  * (raw bytes), the signature named in `model_spec` (`serving_default` unless the location says
  * otherwise); the signature is declared in the location, as the gRPC API here has no metadata call.
  */
-import type { ModelMetadata } from '../executor.js';
 import type { DType, NamedTensors, Tensor, TensorSpec } from '../tensor.js';
 import { grpcConnections, grpcMethod, type GrpcEndpoint } from './grpc-transport.js';
 import { httpConnections, type HttpEndpoint } from './http-transport.js';
