@@ -18,6 +18,7 @@ import { overridesDocument, resolveSettings, type ApplicationSettings } from './
 export const builtinPackages: Readonly<Record<string, PackageSource>> = {
   recommender: () => import('../examples/recommender/streamlets.js'),
   fraud: () => import('../examples/fraud/streamlets.js'),
+  drift: () => import('../examples/drift/streamlets.js'),
   maintenance: () => import('../examples/maintenance/streamlets.js'),
 };
 

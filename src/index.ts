@@ -59,6 +59,12 @@ export { ModelDescriptorSchema, modelTypes, type ModelDescriptor, type ModelType
 export type { Executor, LoadedModel, ModelMetadata } from './serving/executor.js';
 export { defaultExecutors } from './serving/executors/index.js';
 export { modelServing, type ModelServingOptions } from './serving/model-serving.js';
+export { commandTrainer, type CommandTrainerSettings } from './serving/retrain/command-trainer.js';
+export { RetrainDecisionSchema, type RetrainDecision, type RetrainOutcome, type RetrainTrigger } from './serving/retrain/decision.js';
+export { denseClassifierTrainer, type DenseClassifierOptions } from './serving/retrain/dense-classifier.js';
+export { retrainer, type RetrainerOptions } from './serving/retrain/retrainer.js';
+export { retrainParameters } from './serving/retrain/settings.js';
+export type { TrainedModel, Trainer, TrainingSet } from './serving/retrain/trainer.js';
 export { ComparisonRecordSchema, type ComparisonRecord } from './serving/strategies/comparison.js';
 export { promotion } from './serving/strategies/promotion.js';
 export type { ValidationOptions, ValidationReport } from './serving/validation/gate.js';
