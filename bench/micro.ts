@@ -11,8 +11,8 @@ import { recommenderAdapter } from '../examples/recommender/adapter.js';
 import { RecommenderRecordSchema, RecommenderResultSchema, type RecommenderResult } from '../examples/recommender/schemas.js';
 import type { ModelResultMetadata } from '../src/serving/result-metadata.js';
 import { tensor } from '../src/serving/tensor.js';
-import { prepareModel } from './model.js';
-import { executorSessionOptions } from './raw-ort.js';
+import { buildRecommenderModel, recommenderModels } from '../examples/recommender/models/build-models.js';
+import { executorSessionOptions } from './harness/raw.js';
 import { recommenderRecords } from './records.js';
 
 const N = 51_200;
@@ -30,9 +30,7 @@ async function time(count: number, pass: () => unknown | Promise<unknown>): Prom
   return best;
 }
 
-const model = await prepareModel();
-const session = await InferenceSession.create(model.bytes, executorSessionOptions);
-await model.cleanup();
+const session = await InferenceSession.create(buildRecommenderModel(recommenderModels[0] as (typeof recommenderModels)[number]), executorSessionOptions);
 const records = recommenderRecords(N);
 const batches: (typeof records)[] = [];
 for (let i = 0; i < N; i += BATCH) batches.push(records.slice(i, i + BATCH));

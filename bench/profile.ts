@@ -1,14 +1,15 @@
 /**
- * Profiles the pipeline's timed window (V8 sampling profiler through node:inspector, started
- * and stopped by the counting sink) and prints the hot spots by self and total time, by
- * function and by source line, mapped back to the TypeScript sources.
+ * Profiles a configuration's pipeline flat out, in the timed window only (V8 sampling profiler
+ * through node:inspector, started and stopped as the window opens and closes), and prints the
+ * hot spots by self and total time, by function and by source line, mapped back to the
+ * TypeScript sources.
  *
- *   npx tsx bench/profile.ts [--batch-size=512] [--records=200000] [--interval=200] [--top=30]
+ *   npx tsx bench/profile.ts [--configuration=recommender-onnx] [--batch-size=512] [--seconds=3] [--interval=200] [--top=30]
  *
  * Run through tsx, it first compiles src/, examples/ and bench/ with tsc (bench/tsconfig.json,
  * into bench/results/build) and runs the compiled copy: tsx's output puts a whole module on
  * one line, which would leave line-level ticks meaningless. The raw profile goes to
- * bench/results/pipeline-<batch-size>.cpuprofile (Chrome DevTools → Performance → Load).
+ * bench/results/<configuration>-<batch-size>.cpuprofile (Chrome DevTools → Performance → Load).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,8 +19,7 @@ import { SourceMap } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { packageRoot } from '../src/util/package-root.js';
-import { prepareModel } from './model.js';
-import { measurePipeline } from './pipeline.js';
+import { servingConfigurations } from './configurations.js';
 
 interface CallFrame {
   readonly functionName: string;
@@ -55,35 +55,39 @@ function option(name: string, fallback: number): number {
 
 async function main(): Promise<void> {
   const batchSize = option('batch-size', 512);
-  const records = option('records', batchSize === 1 ? 40_000 : 200_000);
+  const seconds = option('seconds', 3);
   const interval = option('interval', 200);
   const top = option('top', 30);
+  const id = process.argv.find((a) => a.startsWith('--configuration='))?.slice('--configuration='.length) ?? 'recommender-onnx';
+  const configuration = servingConfigurations.find((c) => c.id === id);
+  if (!configuration) throw new Error(`--configuration: no ${id} (there are ${servingConfigurations.map((c) => c.id).join(', ')})`);
+  const workload = configuration.buildWorkload();
+  const makeModel = workload.models[configuration.executor];
+  if (!makeModel) throw new Error(`${id} has no model`);
 
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval });
-  const model = await prepareModel();
   let stopped: Promise<{ profile: Profile }> | undefined;
+  const pipeline = await configuration.start({ workload, model: await makeModel(), batchSize, batchWait: 0 });
   let result;
   try {
-    result = await measurePipeline({
-      batchSize,
-      records,
-      warmup: Math.ceil(records / 4),
-      model: model.descriptor,
-      modelsDirectory: model.modelsDirectory,
+    result = await pipeline.flatOut({
+      seconds,
+      warmupSeconds: 1,
+      drain: false,
       onWindowStart: () => void session.post('Profiler.start'),
       onWindowEnd: () => {
         stopped = session.post('Profiler.stop') as Promise<{ profile: Profile }>;
       },
     });
   } finally {
-    await model.cleanup();
+    await pipeline.stop();
   }
   if (!stopped) throw new Error('the profiler was not stopped');
   const { profile } = await stopped;
-  const file = join(results, `pipeline-${batchSize}.cpuprofile`);
+  const file = join(results, `${id}-${batchSize}.cpuprofile`);
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, JSON.stringify(profile));
 
@@ -91,7 +95,7 @@ async function main(): Promise<void> {
   session.disconnect();
 
   console.log(
-    `pipeline batch-size ${batchSize}: ${Math.round(result.records / result.seconds).toLocaleString('en-US')} records/s while profiled ` +
+    `${id}, batch-size ${batchSize}: ${Math.round(result.records / result.seconds).toLocaleString('en-US')} records/s while profiled ` +
       `(${result.records.toLocaleString('en-US')} records, ${result.meanBatch.toFixed(1)} per model call); profile: ${relative(process.cwd(), file)}\n`,
   );
   report(profile, locate, top);

@@ -1,7 +1,7 @@
 /**
  * The recommender's request stream, exactly as `recommender.DataIngress` generates it (same
- * PRNG, same seed, same draws in the same order), so the raw onnxruntime baseline scores the
- * very records the pipeline scores.
+ * PRNG, same seed, same draws in the same order): the bench's recommender workload cycles
+ * through its first records.
  */
 import { productCount, userCount } from '../examples/recommender/models/build-models.js';
 import type { RecommenderRecord } from '../examples/recommender/schemas.js';
@@ -17,22 +17,8 @@ export function recommenderRecords(count: number, seed = DEFAULT_SEED): Recommen
   return records;
 }
 
-/** Rows of the generated records `[from, to)`, regenerating the stream rather than keeping it. */
-export function rowsOfRange(from: number, to: number, seed = DEFAULT_SEED): number {
-  const next = recordGenerator(seed);
-  let rows = 0;
-  for (let i = 0; i < to; i++) {
-    const record = next();
-    if (i >= from) rows += record.products.length;
-  }
-  return rows;
-}
-
-/**
- * The generator itself: each call returns the stream's next record. Built with the plain loops
- * of DataIngress's `next()`, so a bench streamlet can stand in for DataIngress at the same cost.
- */
-export function recordGenerator(seed = DEFAULT_SEED): () => RecommenderRecord {
+/** The generator itself: each call returns the stream's next record, with the plain loops of DataIngress's `next()`. */
+function recordGenerator(seed = DEFAULT_SEED): () => RecommenderRecord {
   const random = seededRandom(seed);
   // The expressions of DataIngress's `next()`, in the same order: user, product count, each product.
   return () => {

@@ -52,14 +52,34 @@ Validates the blueprint (names, classes, ports, connections, schema compatibilit
 exits 1 if there is any.`,
     load: async () => (await import('./verify.js')).verifyCommand,
   },
+  bench: {
+    summary: 'Measure Sluice against its limits (the benchmark harness)',
+    usage: `sluice bench [--quick] [--only=<name>,...] [--rounds=N] [--json=<file> | --no-json] [--publish | --no-publish]
+
+Runs the benchmark harness of a source checkout (bench/run.ts, as npm run bench does): for each
+workload and executor, the raw model call, the pipeline at batch sizes 1 to 512, the sustainable
+input rate found by stepping, and latency at 25-90% of it; then the JetStream, external-serving
+and connector benchmarks present. Prints ratio tables, writes bench/results/, renders plots.
+A full run takes about 15 minutes. docs/benchmarks.md explains every figure.
+
+  --quick              short steps, one round, no suites unless named: under two minutes
+  --only=<name>,...    configurations (recommender-onnx, ffnn-onnx, ...), workloads (recommender,
+                       fraud, ffnn), executors (onnx, tfjs, pmml), stages (raw, sweep, stepping,
+                       latency) or suites (nats, external, connectors)
+  --rounds=N           rounds of the raw and batch-size measurements (default 3; quick 1)
+  --json=<file>        where the JSON results go (default bench/results/latest.json)
+  --publish            also write the plots and results into docs/ (default for a full run)`,
+    load: async () => (await import('./bench.js')).benchCommand,
+  },
   serve: {
     summary: 'Serve a model repository over Open Inference, TF Serving and Seldon protocols',
     usage: `sluice serve --models <dir> [options]
 
 Serves every model of the repository <dir> (one folder per model, numbered version folders
-holding model.onnx, model.pmml, model.tfjs or model.json) over Open Inference REST and gRPC,
-TF Serving REST and gRPC, and Seldon REST, until SIGINT or SIGTERM, which answer in-flight
-requests and unload the models. New version folders are picked up while it runs. See docs/serve.md.
+holding model.onnx, model.pmml, model.tfjs or model.json, or graph.conf for an inference graph
+of the other models) over Open Inference REST and gRPC, TF Serving REST and gRPC, and Seldon
+REST, until SIGINT or SIGTERM, which answer in-flight requests and unload the models. New
+version folders are picked up while it runs. See docs/serve.md.
 
   --models <dir>            the model repository (required)
   --host <addr>             address both ports listen on (default 127.0.0.1)

@@ -15,6 +15,7 @@ const overview = `usage: sluice <command> [options]
 commands:
   run     Run an application from its blueprint
   verify  Check a blueprint and print every problem
+  bench   Measure Sluice against its limits (the benchmark harness)
   serve   Serve a model repository over Open Inference, TF Serving and Seldon protocols
   status  Show an application running on NATS: replicas, consumer lag, models
   scale   Change how many replicas of a streamlet run on NATS
