@@ -85,13 +85,26 @@ async function raw(nc: NatsConnection, jsm: JetStreamManager, count: number, rou
   const target = { topic: b, stream: b, subject: `${b}.out` };
   const consumer = await jetstream(nc).consumers.get(a, 'w');
   let pending: JsMsg[] = [];
-  // Batches are not waited for one by one: the publisher's window is the only bound.
+  // Batches are not waited for one by one: the publisher's window is the only bound. Each is
+  // tracked, so none is still waiting for its PubAck when the publisher closes (close rejects
+  // those, and a rejection nobody handles ends the process).
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
   const flush = () => {
     const batch = pending;
     pending = [];
-    void publisher.publish(batch.map((m) => ({ target, payload: m.data, msgId: `${a}:${m.seq}` }))).then(() => {
-      for (const m of batch) m.ack();
-    });
+    const done = publisher
+      .publish(batch.map((m) => ({ target, payload: m.data, msgId: `${a}:${m.seq}` })))
+      .then(
+        () => {
+          for (const m of batch) m.ack();
+        },
+        (error: unknown) => {
+          failure ??= error;
+        },
+      )
+      .finally(() => inFlight.delete(done));
+    inFlight.add(done);
   };
   const messages = await consumer.consume({
     max_messages: 1024,
@@ -101,10 +114,18 @@ async function raw(nc: NatsConnection, jsm: JetStreamManager, count: number, rou
     },
   });
   const timer = setInterval(() => pending.length > 0 && flush(), 5);
-  await waitForMessages(jsm, b, count);
-  clearInterval(timer);
-  await messages.close();
-  publisher.close();
+  try {
+    // A refused publish would never fill the stream: stop on it instead of waiting forever.
+    while ((await jsm.streams.info(b)).state.messages < count && failure === undefined) await sleep(20);
+  } finally {
+    clearInterval(timer);
+    await messages.close();
+    // Delivered but not yet handed on (redeliveries, at most): publish them too, then wait for every PubAck.
+    if (pending.length > 0) flush();
+    await Promise.all(inFlight);
+    publisher.close();
+  }
+  if (failure !== undefined) throw failure;
   const perSecond = await storedRate(jsm, b);
   await jsm.streams.delete(a);
   await jsm.streams.delete(b);
