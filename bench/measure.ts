@@ -122,18 +122,7 @@ export interface SweepPoint {
 }
 
 /** A paced phase as the results keep it (the latencies themselves only as CDF points). */
-export interface PacedSummary {
-  readonly rate: number;
-  readonly seconds: number;
-  readonly scheduled: number;
-  readonly emitted: number;
-  readonly lagMid: number;
-  readonly lagEnd: number;
-  readonly complete: boolean;
-  readonly latency: LatencySummary;
-  readonly meanBatch: number;
-  readonly cpuShare: number;
-}
+export type PacedSummary = Omit<PacedMeasurement, 'latencies'>;
 
 export interface Step extends PacedSummary {
   readonly sustained: boolean;

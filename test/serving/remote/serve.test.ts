@@ -39,6 +39,19 @@ async function serve(models = repository): Promise<ModelServer> {
 
 const records = (from: number, count: number): RecommenderRecord[] => Array.from({ length: count }, (_, i) => recommenderRecord(from + i));
 
+/** Two servers, each behind a TCP proxy whose connections a test can cut. */
+async function proxiedPair(): Promise<{ servers: [ModelServer, ModelServer]; proxies: TcpProxy[]; a: TcpProxy; b: TcpProxy }> {
+  const servers: [ModelServer, ModelServer] = [await serve(), await serve()];
+  const proxies = await Promise.all(
+    servers.map((s) => {
+      const [host, port] = s.urls.grpc.split(':') as [string, string];
+      return startTcpProxy({ host, port: Number(port) });
+    }),
+  );
+  const [a, b] = proxies as [TcpProxy, TcpProxy];
+  return { servers, proxies, a, b };
+}
+
 /** What the embedded ONNX executor scores for these records: the numbers the remote path must give. */
 async function embeddedScores(batch: readonly RecommenderRecord[], name: 'recommender-a' | 'recommender-b' = 'recommender-a'): Promise<number[][]> {
   const model = await onnxExecutor.load(recommenderDescriptor(name));
@@ -84,14 +97,7 @@ describe('each protocol against sluice serve', () => {
 });
 
 it('the model-serving streamlet loses no record when one of two servers is killed, and uses it again when it is back', async () => {
-  const servers = [await serve(), await serve()];
-  const proxies: TcpProxy[] = await Promise.all(
-    servers.map((s) => {
-      const [host, port] = s.urls.grpc.split(':') as [string, string];
-      return startTcpProxy({ host, port: Number(port) });
-    }),
-  );
-  const [a, b] = proxies as [TcpProxy, TcpProxy];
+  const { proxies, a, b } = await proxiedPair();
   const h = await startStreamlet(ModelServing, { name: 'model-serving', volumes: { models: tempDir() }, config: { 'batch-size': 16 } });
   try {
     const location = `grpc://${a.address},${b.address}/recommender?circuit-failures=2&circuit-cooldown=300ms`;
@@ -146,14 +152,7 @@ async function answered(server: ModelServer): Promise<number> {
 }
 
 it('sends traffic again to a server that comes back while the other one serves', async () => {
-  const servers = [await serve(), await serve()] as [ModelServer, ModelServer];
-  const proxies: TcpProxy[] = await Promise.all(
-    servers.map((s) => {
-      const [host, port] = s.urls.grpc.split(':') as [string, string];
-      return startTcpProxy({ host, port: Number(port) });
-    }),
-  );
-  const [a, b] = proxies as [TcpProxy, TcpProxy];
+  const { servers, proxies, a, b } = await proxiedPair();
   const h = await startStreamlet(ModelServing, { name: 'model-serving', volumes: { models: tempDir() }, config: { 'batch-size': 16 } });
   try {
     const location = `grpc://${a.address},${b.address}/recommender?circuit-failures=2&circuit-cooldown=200ms`;
