@@ -22,7 +22,11 @@ export interface ScenarioOutcome {
 }
 
 /** Counts, per id sent, how often it came out: lost ids are missing, duplicates came out more than once. */
-export function reconcile(sent: readonly string[], outputs: readonly string[], deadLettered: readonly string[]): { lost: string[]; duplicated: string[]; unexpected: string[] } {
+export function reconcile(
+  sent: readonly string[],
+  outputs: readonly string[],
+  deadLettered: readonly string[],
+): { lost: string[]; duplicated: string[]; unexpected: string[] } {
   const seen = new Map<string, number>();
   for (const id of [...outputs, ...deadLettered]) seen.set(id, (seen.get(id) ?? 0) + 1);
   const expected = new Set(sent);

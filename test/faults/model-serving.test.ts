@@ -116,7 +116,8 @@ describe('fault: malformed input', () => {
     expect({ lost, duplicated, unexpected }).toEqual({ lost: [], duplicated: [], unexpected: [] });
     expect(out).toHaveLength(expectedOut);
     expect(h.deadLetters).toHaveLength(undecodableCount);
-    for (const letter of h.deadLetters) expect(letter.reason).toMatch(/^record on model-serving.in-0 cannot be decoded with schema sluice\.examples\.recommender\.RecommenderRecord: /);
+    for (const letter of h.deadLetters)
+      expect(letter.reason).toMatch(/^record on model-serving.in-0 cannot be decoded with schema sluice\.examples\.recommender\.RecommenderRecord: /);
     // Ids the model cannot take are answered with the reason; every other record is scored.
     const byId = new Map(out.map((r) => [r.inputRecord.datatype, r]));
     expect(byId.get('seq-3000000')?.modelResultMetadata.errors).toBe('user id -5 is not a non-negative integer');
@@ -158,7 +159,14 @@ describe('fault: malformed input', () => {
       [],
     );
     const errors = out.filter((r) => r.verdict === 'error');
-    recordOutcome({ scenario: 'NaN and Infinity features', sent: records.length, lost: lost.length, duplicated: duplicated.length, deadLettered: 0, errorResults: errors.length });
+    recordOutcome({
+      scenario: 'NaN and Infinity features',
+      sent: records.length,
+      lost: lost.length,
+      duplicated: duplicated.length,
+      deadLettered: 0,
+      errorResults: errors.length,
+    });
     expect({ lost, duplicated }).toEqual({ lost: [], duplicated: [] });
     // NaN is how a missing value arrives; a value float32 cannot hold is named with its field.
     const reasons = new Map(errors.map((r) => [String(r.inputRecord.v3), r.modelResultMetadata.errors]));
@@ -169,7 +177,9 @@ describe('fault: malformed input', () => {
       '1.7976931348623157e+308': 'cannot score the record: fields that are not float32 numbers: v3=1.7976931348623157e+308',
     });
     expect(errors).toHaveLength(400);
-    expect(out.filter((r) => r.verdict !== 'error').every((r) => r.score !== null && Math.abs(r.score - (27 * 0.1 + 1 + (r.inputRecord.v3 ?? 0))) < 1e-4)).toBe(true);
+    expect(out.filter((r) => r.verdict !== 'error').every((r) => r.score !== null && Math.abs(r.score - (27 * 0.1 + 1 + (r.inputRecord.v3 ?? 0))) < 1e-4)).toBe(
+      true,
+    );
   });
 });
 

@@ -11,7 +11,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { runApplication, type StartedApplication } from '../../../src/app.js';
 import { capturingLogger } from '../../support/recommender.js';
 import { Doubled, NumberRecord } from './fixtures/pipeline.js';
-import { deleteApplication, PrivateNats, readStream, SYSTEM_NATS, uniqueApp, freePort } from './support.js';
+import { deleteApplication, freePort, PrivateNats, readStream, SYSTEM_NATS, uniqueApp, until } from './support.js';
 
 const blueprint = fileURLToPath(new URL('./fixtures/pipeline.conf', import.meta.url));
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -32,14 +32,6 @@ async function messages(url: string, stream: string): Promise<number> {
     return -1;
   } finally {
     await nc.close();
-  }
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
   }
 }
 

@@ -13,11 +13,12 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FraudResultSchema, TransactionRecordSchema } from '../../../examples/fraud/schemas.js';
-import { runApplication, type StartedApplication } from '../../../src/app.js';
+import type { StartedApplication } from '../../../src/app.js';
 import { NO_MODEL_ERROR } from '../../../src/serving/result-metadata.js';
 import { root } from '../../support/cli.js';
-import { capturingLogger, tempDir } from '../../support/recommender.js';
-import { deleteApplication, readStream, SYSTEM_NATS, uniqueApp } from './support.js';
+import { tempDir } from '../../support/recommender.js';
+import { ServingReplicas, stateOf } from './serving-replicas.js';
+import { readStream, SYSTEM_NATS, uniqueApp, until } from './support.js';
 
 const blueprint = fileURLToPath(new URL('./fixtures/fraud.conf', import.meta.url));
 /**
@@ -29,77 +30,34 @@ const fraudModels = [
   { name: 'fraud-b-tfjs', file: 'fraud-autoencoder.tfjs', extension: 'tfjs' },
 ] as const;
 const last = fraudModels[fraudModels.length - 1]?.name;
-const running: StartedApplication[] = [];
-const dirs: string[] = [];
-const apps: string[] = [];
 let nc: NatsConnection;
 let models: string;
+let instances: ServingReplicas;
 
 beforeAll(async () => {
   nc = await connect({ servers: SYSTEM_NATS });
   models = tempDir('sluice-nats-fraud-models-');
-  dirs.push(models);
   mkdirSync(models, { recursive: true });
   for (const m of fraudModels) copyFileSync(join(root, 'examples', 'fraud', 'models', m.file), join(models, `${m.name}.${m.extension}`));
+  instances = new ServingReplicas(blueprint, models);
 });
 
 afterAll(async () => {
-  await Promise.all(running.map((r) => r.stop()));
+  await instances.stopAll();
   await nc.close();
-  for (const app of apps) await deleteApplication(SYSTEM_NATS, app);
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  rmSync(models, { recursive: true, force: true });
 });
-
-interface ServingState {
-  name: string | null;
-  usage: number;
-  updates: { accepted: number };
-  recordsWithoutModel: number;
-}
-
-async function start(app: string, streamlets: string[], ...more: string[]): Promise<StartedApplication> {
-  const state = tempDir('sluice-nats-state-');
-  dirs.push(state);
-  const run = await runApplication({
-    blueprint,
-    runtime: 'nats',
-    streamlets,
-    log: capturingLogger().log,
-    overrides: [
-      `sluice.nats.url=${SYSTEM_NATS}`,
-      `sluice.nats.application=${app}`,
-      'sluice.http.port=0',
-      `sluice.state-directory=${state}`,
-      `model-ingress.models-directory=${models}`,
-      ...more,
-    ],
-  });
-  running.push(run);
-  return run;
-}
-
-/** The replica's GET /state; undefined until its model-serving streamlet registered it. */
-const stateOf = (run: StartedApplication) => run.endpoints.view('/model-serving/state')?.() as ServingState | undefined;
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 40_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe.each([2, 4])('fraud model serving on JetStream with %i replicas', (replicas) => {
   it('answers every transaction exactly once, swaps every replica to each model, and a replica added mid-run serves the current model at once', async () => {
     const app = uniqueApp(`fraud${replicas}`);
-    apps.push(app);
     const servers: StartedApplication[] = [];
-    for (let i = 0; i < replicas; i++) servers.push(await start(app, ['model-serving']));
+    for (let i = 0; i < replicas; i++) servers.push(await instances.start(app, ['model-serving']));
     // Two models, 2 s apart, no cycling. Transactions flow until every swap was seen (however
     // long a loaded machine takes to load the TF.js model); then the source stops, and what it
     // stored is what must come out. No missing fields: the only error results are those scored
     // before the first model arrived.
-    const source = await start(
+    const source = await instances.start(
       app,
       ['transactions', 'model-ingress'],
       'transactions.records-per-second=500',
@@ -109,7 +67,7 @@ describe.each([2, 4])('fraud model serving on JetStream with %i replicas', (repl
     );
     await until('every replica on the last model', () => servers.every((s) => stateOf(s)?.name === last));
 
-    const late = await start(app, ['model-serving']);
+    const late = await instances.start(app, ['model-serving']);
     // It learns the current model before scoring anything: never a record without a model.
     await until('the late replica on the last model', () => stateOf(late)?.name === last);
 

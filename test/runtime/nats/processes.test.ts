@@ -5,13 +5,12 @@
  * Runs the real CLI (bin/sluice.js loads dist/: build first).
  */
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sluice, SluiceProcess } from '../../support/cli.js';
 import { Doubled, NumberRecord } from './fixtures/pipeline.js';
-import { deleteApplication, readStream, SYSTEM_NATS, uniqueApp } from './support.js';
+import { deleteApplication, readStream, SYSTEM_NATS, uniqueApp, until } from './support.js';
 
 const blueprint = fileURLToPath(new URL('./fixtures/pipeline.conf', import.meta.url));
 const apps: string[] = [];
@@ -27,14 +26,6 @@ afterAll(async () => {
   await nc.close();
   for (const app of apps) await deleteApplication(SYSTEM_NATS, app);
 });
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 45_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 interface StatusJson {
   streamlets: { name: string; wanted?: number; replicas: { replica: string; pid: number; url: string }[] }[];

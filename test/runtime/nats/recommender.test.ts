@@ -14,81 +14,39 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRecommenderModel, recommenderModels } from '../../../examples/recommender/models/build-models.js';
 import { RecommenderResultSchema } from '../../../examples/recommender/schemas.js';
-import { runApplication, type StartedApplication } from '../../../src/app.js';
+import type { StartedApplication } from '../../../src/app.js';
 import { applicationStatus } from '../../../src/runtime/nats/status.js';
-import { capturingLogger, tempDir } from '../../support/recommender.js';
-import { deleteApplication, readStream, SYSTEM_NATS, uniqueApp } from './support.js';
+import { tempDir } from '../../support/recommender.js';
+import { ServingReplicas, stateOf, type ServingState } from './serving-replicas.js';
+import { readStream, SYSTEM_NATS, uniqueApp, until } from './support.js';
 
 const blueprint = fileURLToPath(new URL('./fixtures/recommender.conf', import.meta.url));
-const running: StartedApplication[] = [];
-const dirs: string[] = [];
-const apps: string[] = [];
 let nc: NatsConnection;
 let models: string;
+let instances: ServingReplicas;
 
 beforeAll(async () => {
   nc = await connect({ servers: SYSTEM_NATS });
   models = tempDir('sluice-nats-models-');
-  dirs.push(models);
   mkdirSync(models, { recursive: true });
   for (const m of recommenderModels) writeFileSync(join(models, `${m.name}.onnx`), buildRecommenderModel(m));
+  instances = new ServingReplicas(blueprint, models);
 });
 
 afterAll(async () => {
-  await Promise.all(running.map((r) => r.stop()));
+  await instances.stopAll();
   await nc.close();
-  for (const app of apps) await deleteApplication(SYSTEM_NATS, app);
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  rmSync(models, { recursive: true, force: true });
 });
-
-interface ServingState {
-  name: string | null;
-  usage: number;
-  updates: { accepted: number };
-  recordsWithoutModel: number;
-}
-
-async function start(app: string, streamlets: string[], ...more: string[]): Promise<StartedApplication> {
-  const state = tempDir('sluice-nats-state-');
-  dirs.push(state);
-  const run = await runApplication({
-    blueprint,
-    runtime: 'nats',
-    streamlets,
-    log: capturingLogger().log,
-    overrides: [
-      `sluice.nats.url=${SYSTEM_NATS}`,
-      `sluice.nats.application=${app}`,
-      'sluice.http.port=0',
-      `sluice.state-directory=${state}`,
-      `model-ingress.models-directory=${models}`,
-      ...more,
-    ],
-  });
-  running.push(run);
-  return run;
-}
-
-/** The replica's GET /state; undefined until its model-serving streamlet registered it. */
-const stateOf = (run: StartedApplication) => run.endpoints.view('/model-serving/state')?.() as ServingState | undefined;
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 40_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe.each([2, 4])('model serving on JetStream with %i replicas', (replicas) => {
   it('scores every request exactly once, swaps every replica to each model, and a replica added mid-run serves the current model at once', async () => {
     const app = uniqueApp(`rec${replicas}`);
-    apps.push(app);
     const count = 4000;
     const servers: StartedApplication[] = [];
-    for (let i = 0; i < replicas; i++) servers.push(await start(app, ['model-serving']));
+    for (let i = 0; i < replicas; i++) servers.push(await instances.start(app, ['model-serving']));
     // Two models, 2 s apart, no cycling; requests flow for about 4 s around them.
-    await start(
+    await instances.start(
       app,
       ['requests', 'model-ingress', 'results'],
       `requests.count=${count}`,
@@ -99,7 +57,7 @@ describe.each([2, 4])('model serving on JetStream with %i replicas', (replicas) 
     const last = recommenderModels[recommenderModels.length - 1]?.name;
     await until('every replica on the last model', () => servers.every((s) => stateOf(s)?.name === last));
 
-    const late = await start(app, ['model-serving']);
+    const late = await instances.start(app, ['model-serving']);
     // It learns the current model before scoring anything: never a record without a model.
     await until('the late replica on the last model', () => stateOf(late)?.name === last);
 
@@ -122,12 +80,18 @@ describe.each([2, 4])('model serving on JetStream with %i replicas', (replicas) 
 describe('model state on JetStream', () => {
   it('keeps model updates in the models bucket and a model larger than a message in the object store; status shows the latest', async () => {
     const app = uniqueApp('blob');
-    apps.push(app);
     // The shipped models are 40–70 KB: with a 16 KiB limit each travels as a blob.
     // Serving in a part of its own: it runs until stopped, not until the sources are done, so
     // its replica reports stay while the test reads them.
-    const run = await start(app, ['model-serving', 'results'], 'sluice.nats.inline-limit=16KiB');
-    await start(app, ['requests', 'model-ingress'], 'requests.count=200', 'sluice.nats.inline-limit=16KiB', 'model-ingress.interval=1s', 'model-ingress.cycle=false');
+    const run = await instances.start(app, ['model-serving', 'results'], 'sluice.nats.inline-limit=16KiB');
+    await instances.start(
+      app,
+      ['requests', 'model-ingress'],
+      'requests.count=200',
+      'sluice.nats.inline-limit=16KiB',
+      'model-ingress.interval=1s',
+      'model-ingress.cycle=false',
+    );
     const last = recommenderModels[recommenderModels.length - 1]?.name;
     await until('the last model served', () => stateOf(run)?.name === last);
 
