@@ -106,7 +106,7 @@ export function openInferenceGrpc(location: RemoteLocation): RemoteProtocol<Grpc
   const version = location.options.version;
   const grpcCall = (call: CallSettings) => ({ ...call, headers });
   return {
-    ...grpcConnections({ maxReconnectBackoffMs: location.options['circuit-cooldown'] }),
+    ...grpcConnections(),
     async metadata(endpoint, call) {
       return signatureOf(await endpoint.unary(modelMetadata, { name: model, version }, grpcCall(call)));
     },

@@ -120,7 +120,7 @@ export function tfServingGrpc(location: RemoteLocation): RemoteProtocol<GrpcEndp
   const modelSpec = { name: location.model, signature_name: signature, ...(version ? { version: { value: version } } : {}) };
   const { headers } = location;
   return {
-    ...grpcConnections({ maxReconnectBackoffMs: location.options['circuit-cooldown'] }),
+    ...grpcConnections(),
     async infer(endpoint, inputs, specs, call) {
       const protos: Record<string, TensorProto> = {};
       for (const spec of specs.inputs) protos[spec.name] = tensorProto(inputs[spec.name] as Tensor);
