@@ -43,6 +43,8 @@ interface Pending {
   attempts: number;
   /** Answered "no responders": waits for its stream to be repaired. */
   stalled: boolean;
+  /** The broker's last answer when it could not store the message for now (a full stream, JetStream recovering): said when it is resent. */
+  refusal?: string;
 }
 
 const utf8 = new TextDecoder();
@@ -154,8 +156,12 @@ export class JetStreamPublisher {
     const text = utf8.decode(msg.data);
     if (text.includes('"error"')) {
       const { error } = JSON.parse(text) as { error: { code: number; err_code?: number; description: string } };
-      // 503: JetStream is recovering or short of resources; the sweep retries it.
-      if (error.code === 503) return;
+      // 503: the stream cannot store it now (full under `discard new`, JetStream recovering or
+      // short of resources): the sweep sends it again, saying why, until it is stored.
+      if (error.code === 503) {
+        entry.refusal = `${error.description} (code ${error.err_code ?? error.code})`;
+        return;
+      }
       const target = entry.publication.target;
       this.settle(
         entry.batch,
@@ -189,12 +195,14 @@ export class JetStreamPublisher {
       }
       if (entry.sentAt > due) continue;
       if (entry.attempts === 1 || entry.attempts % 10 === 0) {
-        this.log.warn('publish not acknowledged in time; sending it again', {
+        const why = entry.refusal === undefined ? 'publish not acknowledged in time' : 'the stream cannot store a publish now';
+        this.log.warn(`${why}; sending it again`, {
           topic: entry.publication.target.topic,
           stream: entry.publication.target.stream,
           attempts: entry.attempts,
           timeoutMs: this.options.timeout,
           inFlight: this.pending.size,
+          ...(entry.refusal === undefined ? {} : { broker: entry.refusal }),
         });
       }
       this.send(token, entry);

@@ -1,11 +1,12 @@
 /**
  * The broker misbehaving under a running application: a nats-server restart under load, a
- * broker down at start, a malformed URL, a stream deleted under the application. The restart
+ * broker down at start, a malformed URL, a stream deleted under the application, a stream that
+ * is full or refuses a record. The restart
  * and down-at-start tests run a nats-server of their own on a free port.
  */
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { DiscardPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { runApplication, type StartedApplication } from '../../../src/app.js';
@@ -184,5 +185,73 @@ describe('the nats runtime when the broker misbehaves', () => {
     const after = await messages(SYSTEM_NATS, `sluice_${app}_doubled`);
     await until('outputs from the new stream', async () => (await messages(SYSTEM_NATS, `sluice_${app}_doubled`)) > after + 200);
     expect(await run.stop()).toEqual({ ok: true });
+  }, 60_000);
+
+  it('holds publishes a full stream refuses (discard new), saying why, and stores every one once it has room', async () => {
+    const app = uniqueApp('full');
+    cleanup.push(() => deleteApplication(SYSTEM_NATS, app));
+    const { log, lines } = capturingLogger();
+    const run = await runApplication({
+      blueprint,
+      runtime: 'nats',
+      log,
+      overrides: [
+        `sluice.nats.url=${SYSTEM_NATS}`,
+        `sluice.nats.application=${app}`,
+        'sluice.http.port=0',
+        'sluice.nats.publish.timeout=500ms',
+        'numbers.count=3000',
+        'numbers.pause-ms=5',
+      ],
+    });
+    cleanup.push(() => run.stop());
+    const doubled = `sluice_${app}_doubled`;
+    await until('first outputs', async () => (await messages(SYSTEM_NATS, doubled)) > 200);
+    const nc = await connect({ servers: SYSTEM_NATS });
+    cleanup.push(() => nc.close());
+    const jsm = await jetstreamManager(nc);
+    const limited = (await jsm.streams.info(doubled)).config;
+    await jsm.streams.update(doubled, { ...limited, max_msgs: (await messages(SYSTEM_NATS, doubled)) + 100, discard: DiscardPolicy.New });
+    const refused = () => lines().find((l) => l.msg === 'the stream cannot store a publish now; sending it again');
+    await until('the refusal said', () => refused() !== undefined);
+    expect(refused()).toMatchObject({ level: 'warn', topic: 'doubled', stream: doubled, broker: expect.stringMatching(/maximum messages/) });
+    await jsm.streams.update(doubled, { ...limited, max_msgs: -1, discard: DiscardPolicy.Old });
+    expect(await run.finished).toEqual({ ok: true });
+    await expectEveryInputOnce(SYSTEM_NATS, app, 3000);
+  }, 60_000);
+
+  it('fails the write of a record the stream refuses for good, naming topic, stream and reason; the application stops after its restarts', async () => {
+    const app = uniqueApp('refused');
+    cleanup.push(() => deleteApplication(SYSTEM_NATS, app));
+    const nc = await connect({ servers: SYSTEM_NATS });
+    cleanup.push(() => nc.close());
+    const { log, lines } = capturingLogger();
+    const run = await runApplication({
+      blueprint,
+      runtime: 'nats',
+      log,
+      overrides: [
+        `sluice.nats.url=${SYSTEM_NATS}`,
+        `sluice.nats.application=${app}`,
+        'sluice.http.port=0',
+        'sluice.restart.max-restarts=1',
+        'sluice.restart.backoff-min=50ms',
+        'numbers.count=100000',
+        'numbers.pause-ms=20',
+      ],
+    });
+    cleanup.push(() => run.stop());
+    const doubled = `sluice_${app}_doubled`;
+    await until('first outputs', async () => (await messages(SYSTEM_NATS, doubled)) > 50);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.update(doubled, { ...(await jsm.streams.info(doubled)).config, max_msg_size: 8 });
+    const outcome = await run.finished;
+    expect(outcome.ok).toBe(false);
+    const failed = lines().filter((l) => l.msg === 'streamlet failed; restarting' || l.msg === 'streamlet failed; no restarts left, stopping the application');
+    expect(failed.map((l) => l.msg)).toEqual(['streamlet failed; restarting', 'streamlet failed; no restarts left, stopping the application']);
+    for (const line of failed) {
+      expect(line).toMatchObject({ level: 'error', streamlet: 'doubler' });
+      expect(line.error).toMatch(new RegExp(`^publish to topic doubled \\(stream ${doubled}\\) failed: message size exceeds maximum allowed`));
+    }
   }, 60_000);
 });
