@@ -117,7 +117,12 @@ class GroupReader<T> {
           backoff.reset();
           while (!this.ctx.signal.aborted) {
             await this.claimIdle(redis);
-            await this.handle(redis, await this.readNew(redis));
+            const entries = await this.readNew(redis);
+            // A stop during the read may have cut the connection after the entries arrived:
+            // their acknowledgement would fail, so leave them pending for the next start
+            // rather than emit them now and deliver them twice.
+            if (this.ctx.signal.aborted) return;
+            await this.handle(redis, entries);
           }
         } catch (err) {
           if (this.ctx.signal.aborted) return;
