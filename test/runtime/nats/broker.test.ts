@@ -54,6 +54,21 @@ async function expectEveryInputOnce(url: string, app: string, count: number): Pr
   }
 }
 
+/** The fixture application on the system nats-server under a unique name, stopped and deleted after the test. */
+async function startOnSystemNats(prefix: string, overrides: readonly string[]) {
+  const app = uniqueApp(prefix);
+  cleanup.push(() => deleteApplication(SYSTEM_NATS, app));
+  const { log, lines } = capturingLogger();
+  const run = await runApplication({
+    blueprint,
+    runtime: 'nats',
+    log,
+    overrides: [`sluice.nats.url=${SYSTEM_NATS}`, `sluice.nats.application=${app}`, 'sluice.http.port=0', ...overrides],
+  });
+  cleanup.push(() => run.stop());
+  return { app, run, lines };
+}
+
 describe('the nats runtime when the broker misbehaves', () => {
   it('survives a nats-server restart under load: every input once in the output, nothing lost', async () => {
     const server = await PrivateNats.start();
@@ -152,16 +167,7 @@ describe('the nats runtime when the broker misbehaves', () => {
   });
 
   it('creates a stream deleted under the running application again, logs what was lost, and goes on', async () => {
-    const app = uniqueApp('deleted');
-    cleanup.push(() => deleteApplication(SYSTEM_NATS, app));
-    const { log, lines } = capturingLogger();
-    const run = await runApplication({
-      blueprint,
-      runtime: 'nats',
-      log,
-      overrides: [`sluice.nats.url=${SYSTEM_NATS}`, `sluice.nats.application=${app}`, 'sluice.http.port=0', 'numbers.count=1000000', 'numbers.pause-ms=20'],
-    });
-    cleanup.push(() => run.stop());
+    const { app, run, lines } = await startOnSystemNats('deleted', ['numbers.count=1000000', 'numbers.pause-ms=20']);
     const stream = `sluice_${app}_numbers`;
     await until('first outputs', async () => (await messages(SYSTEM_NATS, `sluice_${app}_doubled`)) > 200);
     const nc = await connect({ servers: SYSTEM_NATS });
@@ -188,23 +194,7 @@ describe('the nats runtime when the broker misbehaves', () => {
   }, 60_000);
 
   it('holds publishes a full stream refuses (discard new), saying why, and stores every one once it has room', async () => {
-    const app = uniqueApp('full');
-    cleanup.push(() => deleteApplication(SYSTEM_NATS, app));
-    const { log, lines } = capturingLogger();
-    const run = await runApplication({
-      blueprint,
-      runtime: 'nats',
-      log,
-      overrides: [
-        `sluice.nats.url=${SYSTEM_NATS}`,
-        `sluice.nats.application=${app}`,
-        'sluice.http.port=0',
-        'sluice.nats.publish.timeout=500ms',
-        'numbers.count=3000',
-        'numbers.pause-ms=5',
-      ],
-    });
-    cleanup.push(() => run.stop());
+    const { app, run, lines } = await startOnSystemNats('full', ['sluice.nats.publish.timeout=500ms', 'numbers.count=3000', 'numbers.pause-ms=5']);
     const doubled = `sluice_${app}_doubled`;
     const nc = await connect({ servers: SYSTEM_NATS });
     cleanup.push(() => nc.close());
@@ -221,26 +211,14 @@ describe('the nats runtime when the broker misbehaves', () => {
   }, 60_000);
 
   it('fails the write of a record the stream refuses for good, naming topic, stream and reason; the application stops after its restarts', async () => {
-    const app = uniqueApp('refused');
-    cleanup.push(() => deleteApplication(SYSTEM_NATS, app));
+    const { app, run, lines } = await startOnSystemNats('refused', [
+      'sluice.restart.max-restarts=1',
+      'sluice.restart.backoff-min=50ms',
+      'numbers.count=100000',
+      'numbers.pause-ms=20',
+    ]);
     const nc = await connect({ servers: SYSTEM_NATS });
     cleanup.push(() => nc.close());
-    const { log, lines } = capturingLogger();
-    const run = await runApplication({
-      blueprint,
-      runtime: 'nats',
-      log,
-      overrides: [
-        `sluice.nats.url=${SYSTEM_NATS}`,
-        `sluice.nats.application=${app}`,
-        'sluice.http.port=0',
-        'sluice.restart.max-restarts=1',
-        'sluice.restart.backoff-min=50ms',
-        'numbers.count=100000',
-        'numbers.pause-ms=20',
-      ],
-    });
-    cleanup.push(() => run.stop());
     const doubled = `sluice_${app}_doubled`;
     await until('first outputs', async () => (await messages(SYSTEM_NATS, doubled)) > 50);
     const jsm = await jetstreamManager(nc);
