@@ -16,6 +16,7 @@ import { loadSync, type MethodDefinition, type PackageDefinition } from '@grpc/p
 import { messageOf } from '../../core/errors.js';
 import { packageRoot } from '../../util/package-root.js';
 import { RemoteFailure } from './failure.js';
+import { networkFailure } from './network-failure.js';
 
 const protoFiles = ['inference/grpc_predict_v2.proto', 'tensorflow_serving/apis/prediction_service.proto', 'tensorflow_serving/apis/model_service.proto'];
 
@@ -240,23 +241,10 @@ function statusFailure(code: number, details: string, timeoutMs: number): Remote
   return new RemoteFailure(endpointStatuses.has(code) ? 'endpoint' : 'request', message);
 }
 
-const networkErrors: Readonly<Record<string, string>> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  EPIPE: 'connection closed while sending',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host name lookup failed',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-};
-
+/** Streams waiting for a connection that failed are cancelled, the connection's error their cause. */
 function connectionFailure(err: unknown): string {
-  // Streams waiting for a connection that failed are cancelled, the connection's error their cause.
   const cause = (err as { cause?: unknown }).cause;
-  if (cause instanceof Error) err = cause;
-  const code = (err as { code?: unknown }).code;
-  const phrase = typeof code === 'string' ? networkErrors[code] : undefined;
-  return phrase ? `${phrase} (${messageOf(err)})` : messageOf(err);
+  return networkFailure(cause instanceof Error ? cause : err);
 }
 
 /** Connecting and naming gRPC endpoints, the same for every gRPC protocol. */

@@ -6,6 +6,7 @@
  */
 import { Pool } from 'undici';
 import { RemoteFailure, excerpt, isEndpointStatus } from './failure.js';
+import { networkFailure } from './network-failure.js';
 
 export interface HttpRequest {
   readonly method: 'GET' | 'POST';
@@ -89,26 +90,6 @@ function deadlineFor(timeoutMs: number, caller: AbortSignal | undefined) {
       caller?.removeEventListener('abort', onCallerAbort);
     },
   };
-}
-
-const networkErrors: Readonly<Record<string, string>> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  EPIPE: 'connection closed while sending',
-  UND_ERR_SOCKET: 'connection closed by the server',
-  UND_ERR_CLOSED: 'connection closed',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host name lookup failed',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-};
-
-function networkFailure(err: unknown): string {
-  const code = (err as { code?: unknown }).code;
-  const phrase = typeof code === 'string' ? networkErrors[code] : undefined;
-  const message = err instanceof Error ? err.message : String(err);
-  return phrase ? `${phrase} (${message})` : message;
 }
 
 /** Connecting and naming HTTP endpoints, the same for every REST protocol. */
